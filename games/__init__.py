@@ -1,0 +1,20 @@
+"""Game registry: `games.get("connect4")`, `games.names()`. Importing registers the gymnasium ids."""
+from games import connect4, tictactoe
+from games.interface import ONGOING, Game, GameError
+
+_REGISTRY = {m.NAME: Game.from_module(m) for m in (tictactoe, connect4)}
+
+
+def names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def get(name: str) -> Game:
+    """The game called `name`; GameError naming the known games otherwise."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise GameError(f"unknown game {name!r}: known games are {', '.join(names())}") from None
+
+
+__all__ = ["ONGOING", "Game", "GameError", "get", "names"]

@@ -18,3 +18,10 @@ def get(name: str) -> Game:
 
 
 __all__ = ["ONGOING", "Game", "GameError", "get", "names"]
+
+# gymnasium ids (the entry point is imported only by gymnasium.make)
+import gymnasium as _gym  # noqa: E402
+
+for _id, _game in (("zeroplay/TicTacToe-v0", "tictactoe"), ("zeroplay/ConnectFour-v0", "connect4")):
+    if _id not in _gym.registry:
+        _gym.register(id=_id, entry_point="games.env:GameEnv", kwargs={"game": _game})

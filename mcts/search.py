@@ -1,0 +1,157 @@
+"""The batched search loop: select (numba) -> play + encode (game) -> evaluate -> backup (numba).
+
+Python runs once per step for all B trees, never once per node.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from games import ONGOING, Game
+from mcts import policies
+from mcts.evaluators import Evaluator
+from mcts.select import GUMBEL, PUCT, root_gumbel_stats, select_leaves
+from mcts.tree import UNKNOWN, Tree, advance_roots, new_tree, set_roots
+from mcts.update import backup, expand_roots
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Search settings; defaults are AlphaZero's (PUCT) and Gumbel MuZero's where they exist."""
+
+    simulations: int = 200
+    method: str = "puct"  # "puct" (AlphaZero) or "gumbel" (sequential halving at the root)
+    leaves_per_tree: int = 1  # leaves selected per tree per step, kept apart by virtual loss
+    virtual_loss: float = 1.0
+    c_init: float = 1.25
+    c_base: float = 19652.0
+    fpu_reduction: float = 0.0  # unvisited children: parent value minus this
+    dirichlet_fraction: float = 0.25  # root noise in self-play (PUCT only); 0 = none
+    dirichlet_alpha: float = 0.0  # 0 = the game's own alpha
+    gumbel_considered: int = 16
+    gumbel_c_visit: float = 50.0
+    gumbel_c_scale: float = 0.1
+    solver: bool = True  # propagate proven wins and losses (MCTS-solver)
+    reuse_tree: bool = True
+
+    def __post_init__(self):
+        if self.method not in ("puct", "gumbel"):
+            raise ValueError(f"search.method must be 'puct' or 'gumbel', not {self.method!r}")
+        if self.simulations < 0 or self.leaves_per_tree < 1:
+            raise ValueError("search.simulations must be >= 0 and search.leaves_per_tree >= 1")
+
+
+class SearchResult(NamedTuple):
+    visits: np.ndarray  # [B, A] int32, root children's visit counts
+    policy: np.ndarray  # [B, A] float32, training target: visit shares (PUCT) or improved policy
+    value: np.ndarray  # [B] float32, root value for the player to move
+    action: np.ndarray  # [B] int64, the search's own pick: a proven win, else Gumbel's or most visits
+    proven: np.ndarray  # [B] int8, exact root value for the player to move, or UNKNOWN
+
+
+class Searcher:
+    """B trees searched together for one game with one evaluator."""
+
+    def __init__(self, game: Game, evaluate: Evaluator, config: SearchConfig, batch: int,
+                 seed: int = 0):
+        self.game, self.evaluate, self.config = game, evaluate, config
+        budget = max(config.simulations, 1) + config.leaves_per_tree
+        self.tree: Tree = new_tree(batch, 2 * budget + 1, game.num_actions, game.state_size)
+        self.rng = np.random.default_rng(seed)
+        self._new_tree = np.empty(batch * config.leaves_per_tree, np.int64)
+        self._new_node = np.empty_like(self._new_tree)
+        self._other_tree = np.empty_like(self._new_tree)
+        self._other_node = np.empty_like(self._new_tree)
+        self._other_kind = np.empty_like(self._new_tree)
+
+    def set_roots(self, states: np.ndarray, rows: np.ndarray | None = None) -> None:
+        """Start fresh trees at states ([n, S]) in rows (default: all trees)."""
+        rows = np.arange(len(states)) if rows is None else np.asarray(rows, np.int64)
+        set_roots(self.tree, rows, states)
+
+    def advance(self, actions: np.ndarray, next_states: np.ndarray) -> None:
+        """Play actions[b] at every root, keeping the chosen subtree when reuse is on."""
+        max_kept = self.tree.capacity - self.config.simulations - self.config.leaves_per_tree - 1
+        if not self.config.reuse_tree:
+            max_kept = 0
+        advance_roots(self.tree, np.asarray(actions, np.int64), next_states, max_kept)
+
+    def run(self, add_noise: bool = False) -> SearchResult:
+        """Run config.simulations simulations in every tree and return the root statistics."""
+        t, cfg, game = self.tree, self.config, self.game
+        self._expand_unexpanded_roots()
+        live = ~t.terminal[:, 0]
+        if add_noise and cfg.method == "puct" and cfg.dirichlet_fraction > 0:
+            alpha = cfg.dirichlet_alpha or game.dirichlet_alpha
+            t.prior[:, 0] = np.where(live[:, None], policies.add_dirichlet_noise(
+                t.prior[:, 0], t.legal[:, 0], alpha, cfg.dirichlet_fraction, self.rng),
+                t.prior[:, 0])
+        if cfg.method == "gumbel":
+            gumbel_score, table = policies.gumbel_setup(
+                t.prior[:, 0], t.legal[:, 0], cfg.gumbel_considered, cfg.simulations, self.rng)
+        else:
+            gumbel_score = np.zeros((t.batch, game.num_actions), np.float32)
+            table = np.zeros((t.batch, 1), np.int32)
+        remaining = np.where(live, cfg.simulations, 0).astype(np.int64)
+        while remaining.any():
+            self._step(remaining, gumbel_score, table)
+        return self._result(gumbel_score)
+
+    def _expand_unexpanded_roots(self) -> None:
+        t, game = self.tree, self.game
+        rows = np.flatnonzero(~t.expanded[:, 0])
+        if len(rows) == 0:
+            return
+        states = t.states[rows, 0]
+        masks, outcomes = game.legal_masks(states), game.outcomes(states)
+        priors, values = self._evaluate(states, masks, outcomes)
+        expand_roots(t, rows, masks, outcomes, priors, values)
+
+    def _evaluate(self, states, masks, outcomes):
+        """Evaluator output for the unfinished states; finished ones keep zeros."""
+        priors = np.zeros(masks.shape, np.float32)
+        values = np.zeros(len(states), np.float32)
+        live = np.flatnonzero(outcomes == ONGOING)
+        if len(live):
+            priors[live], values[live] = self.evaluate(states[live], masks[live])
+        return priors, values
+
+    def _step(self, remaining, gumbel_score, table) -> None:
+        t, cfg, game = self.tree, self.config, self.game
+        n_new, n_other = select_leaves(
+            t, remaining, cfg.leaves_per_tree, GUMBEL if cfg.method == "gumbel" else PUCT,
+            cfg.c_init, cfg.c_base, cfg.fpu_reduction, cfg.solver, gumbel_score, table,
+            cfg.gumbel_c_visit, cfg.gumbel_c_scale, cfg.virtual_loss,
+            self._new_tree, self._new_node, self._other_tree, self._other_node, self._other_kind)
+        new_tree, new_node = self._new_tree[:n_new], self._new_node[:n_new]
+        states = t.states[new_tree, t.parent[new_tree, new_node]]
+        game.play(states, t.action[new_tree, new_node].astype(np.int64))
+        masks, outcomes = game.legal_masks(states), game.outcomes(states)
+        priors, values = self._evaluate(states, masks, outcomes)
+        backup(t, remaining, new_tree, new_node, states, masks, outcomes, priors, values,
+               self._other_tree[:n_other], self._other_node[:n_other],
+               self._other_kind[:n_other], cfg.virtual_loss, cfg.solver)
+
+    def _result(self, gumbel_score) -> SearchResult:
+        t, cfg = self.tree, self.config
+        visits, proven_child = t.edge_visits[:, 0], t.edge_proven[:, 0]
+        value = np.where(t.visits[:, 0] > 0, -t.value_sum[:, 0] / np.maximum(t.visits[:, 0], 1),
+                         0.0).astype(np.float32)
+        if cfg.method == "gumbel":
+            sigma, policy = root_gumbel_stats(t, cfg.gumbel_c_visit, cfg.gumbel_c_scale,
+                                              cfg.solver)
+            considered = gumbel_score > -np.inf
+            most = np.where(considered, visits, -1).max(axis=1, keepdims=True)
+            score = gumbel_score + sigma
+            action = np.where(considered & (visits == most), score, -np.inf).argmax(axis=1)
+        else:
+            total = visits.sum(axis=1, keepdims=True)
+            policy = (visits / np.maximum(total, 1)).astype(np.float32)
+            action = visits.argmax(axis=1)
+        wins = proven_child == 1
+        action = np.where(wins.any(axis=1), wins.argmax(axis=1), action).astype(np.int64)
+        root_proven = t.proven[:, 0]
+        proven = np.where(root_proven == UNKNOWN, UNKNOWN, -root_proven).astype(np.int8)
+        return SearchResult(visits.astype(np.int32), policy, value, action, proven)

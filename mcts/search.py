@@ -139,7 +139,10 @@ class Searcher:
         visits, proven_child = t.edge_visits[:, 0], t.edge_proven[:, 0]
         value = np.where(t.visits[:, 0] > 0, -t.value_sum[:, 0] / np.maximum(t.visits[:, 0], 1),
                          0.0).astype(np.float32)
-        if cfg.method == "gumbel":
+        if cfg.simulations == 0:  # the evaluator's own choice
+            policy = t.prior[:, 0].copy()
+            action = policy.argmax(axis=1)
+        elif cfg.method == "gumbel":
             sigma, policy = root_gumbel_stats(t, cfg.gumbel_c_visit, cfg.gumbel_c_scale,
                                               cfg.solver)
             considered = gumbel_score > -np.inf

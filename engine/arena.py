@@ -1,0 +1,128 @@
+"""Arena: matches between players in colour-swapped pairs, Elo with confidence, SPRT gating."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.config import ArenaConfig
+from games import ONGOING, Game
+
+
+@dataclass
+class MatchResult:
+    wins: int = 0
+    draws: int = 0
+    losses: int = 0
+
+    @property
+    def games(self) -> int:
+        return self.wins + self.draws + self.losses
+
+    @property
+    def score(self) -> float:
+        return (self.wins + 0.5 * self.draws) / max(self.games, 1)
+
+    def elo(self) -> tuple[float, float, float]:
+        """Elo difference of the first player over the second, with a 95% interval."""
+        n = max(self.games, 1)
+        s = (self.wins + 0.5 * self.draws + 0.5) / (n + 1)  # +1/2 keeps 100% finite
+        var = (self.wins * (1 - s) ** 2 + self.draws * (0.5 - s) ** 2
+               + self.losses * s ** 2) / n
+        half = 1.96 * math.sqrt(max(var, 1e-9) / n)
+        return elo_of(s), elo_of(max(s - half, 1e-4)), elo_of(min(s + half, 1 - 1e-4))
+
+    def add(self, other: "MatchResult") -> None:
+        self.wins += other.wins
+        self.draws += other.draws
+        self.losses += other.losses
+
+    def describe(self) -> str:
+        elo, lo, hi = self.elo()
+        return (f"+{self.wins} ={self.draws} -{self.losses} ({self.games} games), "
+                f"score {self.score:.3f}, Elo {elo:+.0f} [{lo:+.0f}, {hi:+.0f}]")
+
+
+def elo_of(score: float) -> float:
+    return -400.0 * math.log10(1.0 / score - 1.0)
+
+
+def score_of(elo: float) -> float:
+    return 1.0 / (1.0 + 10 ** (-elo / 400.0))
+
+
+def play_pairs(game: Game, first, second, pairs: int, opening_moves: int,
+               seed: int) -> MatchResult:
+    """2 * pairs games: each random opening is played twice, with the colours swapped."""
+    rng = np.random.default_rng(seed)
+    states = game.new_states(pairs)
+    for _ in range(opening_moves):  # random legal openings, never ending the game
+        masks = game.legal_masks(states)
+        game.play(states, (rng.random(masks.shape) * masks).argmax(axis=1))
+        states = states[game.outcomes(states) == ONGOING]
+    states = np.concatenate([states, states])
+    first_plays = np.concatenate([np.zeros(len(states) // 2, np.int8),
+                                  np.ones(len(states) // 2, np.int8)])  # who `first` is
+    start_mover = game.to_play(states)
+    outcomes = game.outcomes(states)
+    while (outcomes == ONGOING).any():
+        live = outcomes == ONGOING
+        movers = game.to_play(states)
+        actions = np.zeros(len(states), np.int64)
+        for player, turn in ((first, movers == (start_mover ^ first_plays)),
+                             (second, movers != (start_mover ^ first_plays))):
+            rows = np.flatnonzero(live & turn)
+            if len(rows):
+                actions[rows] = player.choose(states[rows])
+        rows = np.flatnonzero(live)
+        sub = states[rows]
+        game.play(sub, actions[rows])
+        states[rows] = sub
+        outcomes = game.outcomes(states)
+    # outcome is for the player to move; `first` is to move when movers == start ^ first_plays
+    first_to_move = game.to_play(states) == (start_mover ^ first_plays)
+    first_result = np.where(first_to_move, outcomes, -outcomes)
+    return MatchResult(int((first_result == 1).sum()), int((first_result == 0).sum()),
+                       int((first_result == -1).sum()))
+
+
+def sprt_llr(result: MatchResult, elo0: float, elo1: float) -> float:
+    """Log-likelihood ratio of H1 (elo1) against H0 (elo0), normal approximation to the
+    trinomial model of game results."""
+    n = result.games
+    if n == 0:
+        return 0.0
+    s = result.score
+    var = (result.wins * (1 - s) ** 2 + result.draws * (0.5 - s) ** 2 + result.losses * s ** 2) / n
+    if var <= 0:
+        var = 0.25 / n  # all results equal: a weak but finite variance
+    s0, s1 = score_of(elo0), score_of(elo1)
+    return n * (s1 - s0) * (2 * s - s0 - s1) / (2 * var)
+
+
+def gate(game: Game, candidate, best, cfg: ArenaConfig, seed: int,
+         round_pairs: int = 16) -> tuple[bool, MatchResult, str]:
+    """Decide whether the candidate replaces the best: (promote, result, reason)."""
+    result = MatchResult()
+    if cfg.gate == "none":
+        return True, result, "no gate"
+    upper = math.log((1 - cfg.beta) / cfg.alpha)
+    lower = math.log(cfg.beta / (1 - cfg.alpha))
+    round_no = 0
+    while result.games < cfg.max_games:
+        pairs = min(round_pairs, (cfg.max_games - result.games + 1) // 2)
+        result.add(play_pairs(game, candidate, best, pairs, cfg.opening_moves,
+                              seed + 7919 * round_no))
+        round_no += 1
+        if cfg.gate == "sprt":
+            llr = sprt_llr(result, cfg.elo0, cfg.elo1)
+            if llr >= upper:
+                return True, result, f"SPRT accepted H1 (LLR {llr:.2f} >= {upper:.2f})"
+            if llr <= lower:
+                return False, result, f"SPRT accepted H0 (LLR {llr:.2f} <= {lower:.2f})"
+    if cfg.gate == "threshold":
+        ok = result.score >= cfg.threshold
+        return ok, result, f"score {result.score:.3f} {'>=' if ok else '<'} {cfg.threshold}"
+    llr = sprt_llr(result, cfg.elo0, cfg.elo1)
+    return llr > 0, result, f"SPRT undecided after {result.games} games (LLR {llr:.2f})"

@@ -1,0 +1,125 @@
+"""The policy/value network (a small AlphaZero residual tower) and its search evaluator."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from engine.config import NetworkConfig
+from games import Game
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(x + self.bn2(self.conv2(y)))
+
+
+class PolicyValueNet(nn.Module):
+    """Planes [n, C, H, W] -> (policy logits [n, A], value [n] in [-1, 1], mover's view)."""
+
+    def __init__(self, planes: tuple[int, int, int], num_actions: int, cfg: NetworkConfig):
+        super().__init__()
+        c_in, h, w = planes
+        ch = cfg.channels
+        self.stem = nn.Sequential(nn.Conv2d(c_in, ch, 3, padding=1, bias=False),
+                                  nn.BatchNorm2d(ch), nn.ReLU())
+        self.tower = nn.Sequential(*[ResidualBlock(ch) for _ in range(cfg.blocks)])
+        self.policy_head = nn.Sequential(nn.Conv2d(ch, 2, 1, bias=False), nn.BatchNorm2d(2),
+                                         nn.ReLU(), nn.Flatten(), nn.Linear(2 * h * w, num_actions))
+        self.value_head = nn.Sequential(nn.Conv2d(ch, 1, 1, bias=False), nn.BatchNorm2d(1),
+                                        nn.ReLU(), nn.Flatten(), nn.Linear(h * w, cfg.value_hidden),
+                                        nn.ReLU(), nn.Linear(cfg.value_hidden, 1), nn.Tanh())
+
+    def forward(self, x):
+        x = self.tower(self.stem(x))
+        return self.policy_head(x), self.value_head(x).squeeze(1)
+
+
+def build_network(game: Game, cfg: NetworkConfig) -> PolicyValueNet:
+    return PolicyValueNet(game.planes, game.num_actions, cfg)
+
+
+def masked_softmax(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(logits.masked_fill(~masks, -1e9), dim=1)
+
+
+@dataclass(frozen=True)
+class InferenceSettings:
+    """How to run the network fastest on this machine, chosen by measurement."""
+
+    channels_last: bool = False
+    bf16: bool = False
+    positions_per_s: float = 0.0
+
+    def describe(self) -> str:
+        return (f"{'bf16' if self.bf16 else 'fp32'}, "
+                f"{'channels_last' if self.channels_last else 'contiguous'}, "
+                f"{torch.get_num_threads()} threads, {self.positions_per_s:,.0f} positions/s")
+
+
+def measure_inference(net: nn.Module, game: Game, batch: int, settings: InferenceSettings,
+                      seconds: float = 0.3) -> float:
+    """Positions per second of a bare forward pass at this batch size and setting."""
+    x = torch.zeros((batch, *game.planes))
+    if settings.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    net = net.to(memory_format=torch.channels_last if settings.channels_last
+                 else torch.contiguous_format)
+    with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=settings.bf16):
+        net(x)
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds or count < 2:
+            net(x)
+            count += 1
+    return count * batch / (time.perf_counter() - start)
+
+
+def choose_inference(net: nn.Module, game: Game, batch: int) -> InferenceSettings:
+    """Try fp32/bf16 x contiguous/channels-last at this batch; keep the fastest."""
+    was_training = net.training
+    net.eval()
+    best = InferenceSettings()
+    for bf16 in (False, True):
+        for channels_last in (False, True):
+            trial = InferenceSettings(channels_last, bf16)
+            rate = measure_inference(net, game, batch, trial, seconds=0.2)
+            if rate > best.positions_per_s:
+                best = InferenceSettings(channels_last, bf16, rate)
+    net.to(memory_format=torch.channels_last if best.channels_last else torch.contiguous_format)
+    net.train(was_training)
+    return best
+
+
+class NetworkEvaluator:
+    """The search's evaluator for a network: encode (numba) -> forward (torch) -> masked softmax."""
+
+    def __init__(self, net: PolicyValueNet, game: Game, settings: InferenceSettings | None = None):
+        self.net, self.game = net.eval(), game
+        self.settings = settings or InferenceSettings()
+        self.calls, self.positions = 0, 0
+
+    def __call__(self, states: np.ndarray, masks: np.ndarray):
+        planes = np.empty((len(states), *self.game.planes), np.float32)
+        self.game.encode(states, planes)
+        x = torch.from_numpy(planes)
+        if self.settings.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16,
+                                                    enabled=self.settings.bf16):
+            logits, values = self.net(x)
+            priors = masked_softmax(logits.float(), torch.from_numpy(masks))
+        self.calls += 1
+        self.positions += len(states)
+        return priors.numpy(), values.float().numpy()

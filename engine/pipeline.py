@@ -1,0 +1,250 @@
+"""The training loop: self-play -> replay -> train -> gate -> promote, resumable from its run dir.
+
+Run directory:
+    config.json        the resolved config (a resume with a meaning-bearing change is refused)
+    state.json         generation, games, positions, best generation, last gate, Elo
+    best.ckpt          the promoted network; candidate.ckpt: the trainer's latest network
+    checkpoints/       gen_NNNN.ckpt for every trained generation
+    replay/            shard_NNNNNN.npz, the replay window
+    metrics.jsonl      one JSON record per generation; tb/: TensorBoard logs
+    lock               held by the one `train` process that writes here
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+import games
+from engine.arena import gate, play_pairs
+from engine.checkpoint import Checkpoint, atomic_write, load_checkpoint
+from engine.config import Config, ConfigError, from_dict, meaning_changes
+from engine.network import NetworkEvaluator, build_network, choose_inference
+from engine.players import RandomPlayer, SearchPlayer, mcts_player
+from engine.replay import ReplayBuffer
+from engine.selfplay import play_games
+from engine.trainer import make_optimizer, train
+from mcts import SearchConfig
+
+
+class RunError(RuntimeError):
+    """A run directory that cannot be used: locked, foreign, or of another config."""
+
+
+@dataclass
+class RunState:
+    generation: int = 0
+    games: int = 0
+    positions: int = 0
+    best_generation: int = 0
+    minutes: float = 0.0
+    last_gate: dict = field(default_factory=dict)
+    elo: dict = field(default_factory=dict)  # anchor name -> [elo, low, high] of the best net
+
+    def save(self, path: Path) -> None:
+        atomic_write(path, json.dumps(self.__dict__, indent=2).encode())
+
+    @classmethod
+    def load(cls, path: Path) -> "RunState":
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError) as e:
+            raise RunError(f"{path} is unreadable or not a zeroplay run state: {e}") from None
+
+
+class RunLock:
+    """An exclusive lock on a run directory; the OS drops it when the process dies."""
+
+    def __init__(self, run_dir: Path):
+        self.path = run_dir / "lock"
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise RunError(f"{self.path.parent} is in use by another train process") from None
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+def open_run(run_dir: Path, config: Config) -> tuple[Config, RunState]:
+    """Create the run directory or check that it belongs to this config, and read its state."""
+    config_path, state_path = run_dir / "config.json", run_dir / "state.json"
+    if config_path.exists():
+        try:
+            saved = json.loads(config_path.read_text())
+            old = from_dict(saved["game"], saved, origin=str(config_path))
+        except (ValueError, KeyError, ConfigError) as e:
+            raise RunError(f"{config_path} is not a zeroplay config: {e}") from None
+        if old.game != config.game:
+            raise RunError(f"{run_dir} is a {old.game} run, not {config.game}")
+        changes = meaning_changes(old, config)
+        if changes:
+            raise RunError(f"{run_dir} was started with other settings; refusing to resume "
+                           f"with: {'; '.join(changes)} (use a new --run-dir)")
+    elif run_dir.exists() and any(p.name != "lock" for p in run_dir.iterdir()):
+        raise RunError(f"{run_dir} is not empty and holds no zeroplay run")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write(config_path, config.to_json().encode())
+    state = RunState.load(state_path) if state_path.exists() else RunState()
+    return config, state
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class Pipeline:
+    """One training run of one game in one run directory."""
+
+    def __init__(self, config: Config, run_dir: Path, quiet: bool = False):
+        self.config, self.run_dir, self.quiet = config, Path(run_dir), quiet
+        self.game = games.get(config.game)
+
+    def log(self, message: str) -> None:
+        if not self.quiet:
+            _log(message)
+
+    def run(self) -> RunState:
+        with RunLock(self.run_dir):
+            return self._run()
+
+    def _run(self) -> RunState:
+        cfg, game, run_dir = self.config, self.game, self.run_dir
+        cfg, state = open_run(run_dir, cfg)
+        torch.manual_seed(cfg.pipeline.seed + state.generation)
+        if cfg.pipeline.threads:
+            torch.set_num_threads(cfg.pipeline.threads)
+        best_net, candidate = self._load_networks(state)
+        optimizer = make_optimizer(candidate, cfg.trainer)
+        settings = choose_inference(best_net, game, cfg.selfplay.games_in_parallel)
+        self.log(f"inference: {settings.describe()}")
+        (run_dir / "inference.json").write_text(json.dumps(settings.__dict__))
+        replay = ReplayBuffer(game, cfg.replay, run_dir / "replay")
+        from torch.utils.tensorboard import SummaryWriter
+        writer = SummaryWriter(str(run_dir / "tb"))
+        start, minutes_before = time.time(), state.minutes
+        bar = tqdm(total=cfg.pipeline.generations or None, initial=state.generation,
+                   disable=self.quiet or not sys.stderr.isatty(), unit="gen")
+        while not self._budget_spent(state, start, minutes_before):
+            gen = state.generation + 1
+            rng = np.random.default_rng([cfg.pipeline.seed, gen])
+            record = {"generation": gen}
+            t0 = time.time()
+            evaluator = NetworkEvaluator(best_net, game, settings)
+            trajectories, sp = play_games(game, evaluator, cfg.search, cfg.selfplay,
+                                          cfg.selfplay.games_per_generation,
+                                          seed=int(rng.integers(2**31)))
+            replay.add(trajectories)
+            sp_seconds = time.time() - t0
+            state.games += sp.games
+            state.positions += sp.positions
+            record.update(selfplay_seconds=sp_seconds, games=sp.games, positions=sp.positions,
+                          games_per_s=sp.games / sp_seconds,
+                          positions_per_s=sp.moves / sp_seconds,
+                          evaluations_per_s=evaluator.positions / sp_seconds,
+                          mean_game_length=float(np.mean(sp.game_lengths)),
+                          first_player_score=sp.first_player_score, resigned=sp.resigned,
+                          false_resign_rate=sp.false_resigns / max(sp.playthroughs, 1),
+                          replay_size=len(replay))
+            t0 = time.time()
+            record.update(train(candidate, optimizer, replay, cfg.trainer, gen, rng))
+            record["train_seconds"] = time.time() - t0
+            self._save(candidate, gen, run_dir / "checkpoints" / f"gen_{gen:04d}.ckpt")
+            self._save(candidate, gen, run_dir / "candidate.ckpt")
+            t0 = time.time()
+            promote, result, reason = gate(game, self._player(candidate, "candidate"),
+                                           self._player(best_net, "best"), cfg.arena,
+                                           seed=int(rng.integers(2**31)))
+            record.update(gate_seconds=time.time() - t0, gate_promoted=promote,
+                          gate_score=result.score, gate_games=result.games, gate_reason=reason)
+            state.last_gate = {"generation": gen, "promoted": promote, "reason": reason,
+                               "result": result.describe()}
+            if promote:
+                best_net.load_state_dict(candidate.state_dict())
+                self._save(best_net, gen, run_dir / "best.ckpt")
+                state.best_generation = gen
+                state.elo = self._rate(best_net, seed=int(rng.integers(2**31)))
+                record["elo"] = state.elo
+            state.generation = gen
+            state.minutes = minutes_before + (time.time() - start) / 60
+            record["minutes"] = state.minutes
+            state.save(run_dir / "state.json")
+            self._write_metrics(writer, record)
+            bar.update(1)
+            self.log(f"gen {gen}: {sp.games} games {sp.positions} positions, loss "
+                     f"{record['loss']:.3f} (policy {record['policy_loss']:.3f}, value "
+                     f"{record['value_loss']:.3f}), gate {'PROMOTED' if promote else 'kept best'}"
+                     f" [{result.describe()}]"
+                     + "".join(f", Elo vs {k} {v[0]:+.0f}" for k, v in state.elo.items()))
+        bar.close()
+        writer.close()
+        return state
+
+    def _budget_spent(self, state: RunState, start: float, minutes_before: float) -> bool:
+        p = self.config.pipeline
+        if p.generations and state.generation >= p.generations:
+            return True
+        return bool(p.minutes) and minutes_before + (time.time() - start) / 60 >= p.minutes
+
+    def _load_networks(self, state: RunState):
+        cfg, game = self.config, self.game
+        best = build_network(game, cfg.network)
+        candidate = build_network(game, cfg.network)
+        candidate.load_state_dict(best.state_dict())
+        for net, name in ((best, "best.ckpt"), (candidate, "candidate.ckpt")):
+            path = self.run_dir / name
+            if path.exists():
+                net.load_state_dict(load_checkpoint(path, game.name).weights)
+        if state.generation == 0 and not (self.run_dir / "best.ckpt").exists():
+            self._save(best, 0, self.run_dir / "best.ckpt")
+        best.eval()
+        return best, candidate
+
+    def _save(self, net, generation: int, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Checkpoint(self.game.name, generation, self.config.to_dict(),
+                   {k: v.detach().clone() for k, v in net.state_dict().items()}).save(path)
+
+    def _player(self, net, name: str) -> SearchPlayer:
+        search = SearchConfig(**{**self.config.search.__dict__, "dirichlet_fraction": 0.0,
+                                 "simulations": self.config.arena.simulations})
+        return SearchPlayer(self.game, NetworkEvaluator(net, self.game), search, name)
+
+    def _rate(self, net, seed: int) -> dict:
+        """Elo of a network against the fixed anchors: random play and pure MCTS."""
+        a = self.config.arena
+        anchors = [RandomPlayer(self.game, seed), mcts_player(self.game, a.anchor_rollouts,
+                                                               seed=seed)]
+        player = self._player(net, "best")
+        elo = {}
+        for anchor in anchors:
+            result = play_pairs(self.game, player, anchor, a.rating_games // 2,
+                                a.opening_moves, seed)
+            elo[anchor.name] = [round(x, 1) for x in result.elo()]
+        return elo
+
+    def _write_metrics(self, writer, record: dict) -> None:
+        gen = record["generation"]
+        for key, value in record.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                writer.add_scalar(key, value, gen)
+        for anchor, (elo, _, _) in record.get("elo", {}).items():
+            writer.add_scalar(f"elo/{anchor}", elo, gen)
+        writer.flush()
+        with open(self.run_dir / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")

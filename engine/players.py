@@ -1,0 +1,86 @@
+"""Players: anything that picks moves for a batch of positions, `choose(states [n, S]) -> [n]`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from engine.checkpoint import CheckpointError, load_checkpoint
+from engine.config import NetworkConfig
+from engine.network import NetworkEvaluator, build_network
+from games import Game
+from mcts import RolloutEvaluator, Searcher, SearchConfig
+
+MODELS_DIR = Path(__file__).parent / "models"
+
+
+class Player(Protocol):
+    name: str
+
+    def choose(self, states: np.ndarray) -> np.ndarray:
+        ...
+
+
+class RandomPlayer:
+    """A uniformly random legal move."""
+
+    def __init__(self, game: Game, seed: int = 0):
+        self.game, self.rng, self.name = game, np.random.default_rng(seed), "random"
+
+    def choose(self, states):
+        masks = self.game.legal_masks(states)
+        scores = self.rng.random(masks.shape) * masks
+        return scores.argmax(axis=1)
+
+
+class SearchPlayer:
+    """Search from each position (fresh trees) and play the search's pick."""
+
+    def __init__(self, game: Game, evaluate, search: SearchConfig, name: str, seed: int = 0):
+        self.game, self.evaluate, self.search, self.name = game, evaluate, search, name
+        self.seed = seed
+        self._searchers: dict[int, Searcher] = {}
+
+    def choose(self, states):
+        n = len(states)
+        if n not in self._searchers:
+            self._searchers[n] = Searcher(self.game, self.evaluate, self.search, n,
+                                          seed=self.seed + n)
+        searcher = self._searchers[n]
+        searcher.set_roots(states)
+        return searcher.run().action
+
+
+def mcts_player(game: Game, simulations: int, rollouts: int = 1, seed: int = 0,
+                c_init: float = 3.0) -> SearchPlayer:
+    """Pure MCTS: uniform priors, random rollouts, exploration suited to rollout values."""
+    cfg = SearchConfig(simulations=simulations, c_init=c_init, dirichlet_fraction=0.0)
+    return SearchPlayer(game, RolloutEvaluator(game, rollouts, seed), cfg,
+                        f"mcts{simulations}", seed)
+
+
+def resolve_checkpoint(spec: str, game: Game) -> Path:
+    """A checkpoint path; 'builtin' is the model shipped for the game."""
+    if spec == "builtin":
+        path = MODELS_DIR / f"{game.name}.ckpt"
+        if not path.exists():
+            raise CheckpointError(f"no builtin model for {game.name}")
+        return path
+    return Path(spec)
+
+
+def network_player(game: Game, checkpoint: str | Path, simulations: int, seed: int = 0,
+                   search: SearchConfig | None = None) -> SearchPlayer:
+    """A network loaded from a checkpoint, with `simulations` of search (0 = raw policy)."""
+    ckpt = load_checkpoint(resolve_checkpoint(str(checkpoint), game), game.name)
+    net = build_network(game, NetworkConfig(**ckpt.config["network"]))
+    try:
+        net.load_state_dict(ckpt.weights)
+    except RuntimeError as e:
+        raise CheckpointError(f"checkpoint {checkpoint} does not fit the network: "
+                              f"{str(e).splitlines()[0]}") from None
+    base = search or SearchConfig(**ckpt.config["search"])
+    cfg = SearchConfig(**{**base.__dict__, "simulations": simulations, "dirichlet_fraction": 0.0})
+    return SearchPlayer(game, NetworkEvaluator(net, game), cfg,
+                        f"net{ckpt.generation}-{simulations}", seed)

@@ -1,0 +1,52 @@
+"""Trainer: policy cross-entropy + value MSE (+ L2 through weight decay), SGD with momentum."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from engine.config import TrainerConfig
+from engine.network import PolicyValueNet
+from engine.replay import ReplayBuffer
+
+
+def make_optimizer(net: PolicyValueNet, cfg: TrainerConfig) -> torch.optim.Optimizer:
+    return torch.optim.SGD(net.parameters(), lr=cfg.learning_rate, momentum=cfg.momentum,
+                           weight_decay=cfg.weight_decay, nesterov=True)
+
+
+def learning_rate(cfg: TrainerConfig, generation: int) -> float:
+    if cfg.lr_decay_generations <= 0:
+        return cfg.learning_rate
+    return cfg.learning_rate * 0.1 ** (generation // cfg.lr_decay_generations)
+
+
+def losses(net: PolicyValueNet, planes, policies, values, value_weight: float):
+    """(total, policy cross-entropy, value MSE, policy entropy) on one batch."""
+    logits, predicted = net(planes)
+    log_p = F.log_softmax(logits, dim=1)
+    policy_loss = -(policies * log_p).sum(dim=1).mean()
+    value_loss = F.mse_loss(predicted, values)
+    entropy = -(log_p.exp() * log_p).sum(dim=1).mean()
+    return policy_loss + value_weight * value_loss, policy_loss, value_loss, entropy
+
+
+def train(net: PolicyValueNet, optimizer: torch.optim.Optimizer, replay: ReplayBuffer,
+          cfg: TrainerConfig, generation: int, rng: np.random.Generator) -> dict:
+    """Run cfg.steps_per_generation SGD steps on replay samples; return mean losses."""
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate(cfg, generation)
+    net.train()
+    sums = np.zeros(4)
+    for _ in range(cfg.steps_per_generation):
+        planes, policies, values = replay.sample(cfg.batch_size, rng)
+        total, *parts = losses(net, torch.from_numpy(planes), torch.from_numpy(policies),
+                               torch.from_numpy(values), cfg.value_weight)
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        sums += [total.item()] + [p.item() for p in parts]
+    net.eval()
+    mean = sums / max(cfg.steps_per_generation, 1)
+    return {"loss": mean[0], "policy_loss": mean[1], "value_loss": mean[2],
+            "policy_entropy": mean[3], "learning_rate": learning_rate(cfg, generation)}

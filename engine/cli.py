@@ -129,9 +129,273 @@ def run_bench(args) -> int:
     return 0
 
 
+
+# ---- train / status ------------------------------------------------------------------------------
+
+def add_train(subparsers) -> None:
+    p = subparsers.add_parser(
+        "train", help="run the self-play training loop (resumes an existing run directory)",
+        description="Self-play -> replay -> train -> gate -> promote, in DIR. Running it again on "
+                    "the same DIR resumes where it stopped.")
+    add_game_option(p, required=True)
+    p.add_argument("--run-dir", required=True, metavar="DIR", help="the run directory")
+    p.add_argument("--config", metavar="FILE", help="a TOML file of settings over the game's "
+                   "defaults (engine/configs/GAME.toml)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override one setting, e.g. --set search.simulations=100 (repeatable)")
+    p.add_argument("--minutes", type=float, metavar="M", help="stop after M minutes in all")
+    p.add_argument("--generations", type=int, metavar="N", help="stop after N generations")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(run=run_train)
+
+
+def run_train(args) -> int:
+    from pathlib import Path
+
+    from engine.config import load_config
+    from engine.pipeline import Pipeline
+
+    overrides = list(args.set)
+    if args.minutes is not None:
+        overrides.append(f"pipeline.minutes={args.minutes}")
+    if args.generations is not None:
+        overrides.append(f"pipeline.generations={args.generations}")
+    config = load_config(games.get(args.game).name, args.config, overrides)
+    state = Pipeline(config, Path(args.run_dir), quiet=args.quiet).run()
+    print(f"generation {state.generation}, best generation {state.best_generation}, "
+          f"{state.games} games, {state.positions} positions; best: "
+          f"{Path(args.run_dir) / 'best.ckpt'}")
+    return 0
+
+
+def add_status(subparsers) -> None:
+    p = subparsers.add_parser("status", help="print where a training run stands")
+    p.add_argument("--run-dir", required=True, metavar="DIR", help="the run directory")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=run_status)
+
+
+def run_status(args) -> int:
+    from pathlib import Path
+
+    from engine.pipeline import RunError, RunState
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "state.json").exists():
+        raise RunError(f"{run_dir} holds no zeroplay run (no state.json)")
+    state = RunState.load(run_dir / "state.json")
+    info = {**state.__dict__, "best_checkpoint": str(run_dir / "best.ckpt"),
+            "game": json.loads((run_dir / "config.json").read_text())["game"]}
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"game {info['game']}: generation {state.generation}, {state.games} games, "
+          f"{state.positions} positions, {state.minutes:.1f} minutes")
+    print(f"best: generation {state.best_generation} ({info['best_checkpoint']})")
+    for anchor, (elo, lo, hi) in state.elo.items():
+        print(f"Elo vs {anchor}: {elo:+.0f} [{lo:+.0f}, {hi:+.0f}]")
+    if state.last_gate:
+        g = state.last_gate
+        print(f"last gate (generation {g['generation']}): "
+              f"{'promoted' if g['promoted'] else 'kept best'}, {g['reason']}; {g['result']}")
+    return 0
+
+
+# ---- bestmove / play / evaluate ------------------------------------------------------------------
+
+def add_player_options(p, simulations_default=None) -> None:
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", metavar="FILE",
+                        help="a network checkpoint ('builtin': the model shipped for the game)")
+    source.add_argument("--mcts-rollouts", action="store_true",
+                        help="pure MCTS with random rollouts instead of a network")
+    p.add_argument("--simulations", type=int, default=simulations_default, metavar="N",
+                   help="search simulations per move (0 with a checkpoint: the raw policy's "
+                        "choice)" + ("" if simulations_default is None
+                                     else "; default: %(default)s"))
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+
+
+def make_cli_player(game, args):
+    from engine.players import mcts_player, network_player
+
+    if args.simulations is not None and args.simulations < 0:
+        raise ValueError("--simulations must be >= 0")
+    if args.mcts_rollouts:
+        if not args.simulations:
+            raise ValueError("--mcts-rollouts needs --simulations N with N >= 1")
+        return mcts_player(game, args.simulations, seed=args.seed)
+    return network_player(game, args.checkpoint, args.simulations, args.seed)
+
+
+def add_bestmove(subparsers) -> None:
+    p = subparsers.add_parser(
+        "bestmove", help="the chosen move for each position read from standard input",
+        description="Read positions (move sequences, one per line) from standard input and "
+                    "write the chosen move for each, one per line, in the same notation. All "
+                    "positions are searched together as one batch.")
+    add_game_option(p, required=True)
+    add_player_options(p)
+    p.set_defaults(run=run_bestmove)
+
+
+def read_positions(game, lines):
+    """States of the positions given one per line; a bad line raises, naming its number."""
+    import numpy as np
+
+    states = []
+    for number, line in enumerate(lines, 1):
+        try:
+            state = game.position(line)
+        except games.GameError as e:
+            raise games.GameError(f"line {number}: {e}") from None
+        if game.outcome(state) != ONGOING:
+            raise games.GameError(f"line {number}: the game is already over in {line.strip()!r}")
+        states.append(state)
+    return np.array(states, np.int64).reshape(-1, game.state_size)
+
+
+def run_bestmove(args) -> int:
+    game = games.get(args.game)
+    if args.simulations is None:
+        raise ValueError("bestmove needs --simulations N")
+    states = read_positions(game, sys.stdin.read().splitlines())
+    player = make_cli_player(game, args)
+    if len(states):
+        print("\n".join(game.format_move(a) for a in player.choose(states)))
+    return 0
+
+
+def add_play(subparsers) -> None:
+    p = subparsers.add_parser("play", help="play against a network or pure MCTS in the terminal")
+    add_game_option(p, required=True)
+    add_player_options(p)
+    p.add_argument("--second", action="store_true", help="let the computer move first")
+    p.set_defaults(run=run_play)
+
+
+def run_play(args) -> int:
+    game = games.get(args.game)
+    player = make_cli_player(game, args)
+    human = 1 if args.second else 0
+    state = game.initial()
+    while game.outcome(state) == ONGOING:
+        print(game.render(state))
+        if game.player(state) == human:
+            try:
+                text = input(f"{PLAYERS[human]} to move ({game.move_chars[0]}-"
+                             f"{game.move_chars[-1]}, q to quit): ").strip()
+            except EOFError:
+                return 0
+            if text.lower() in ("q", "quit"):
+                return 0
+            try:
+                state = game.apply(state, game.parse_move(text, state))
+            except games.GameError as e:
+                print(e)
+            continue
+        action = int(player.choose(state[None])[0])
+        print(f"{PLAYERS[1 - human]} plays {game.format_move(action)}")
+        state = game.apply(state, action)
+    print(game.render(state))
+    print(status_line(game, state))
+    return 0
+
+
+def add_evaluate(subparsers) -> None:
+    p = subparsers.add_parser(
+        "evaluate", help="a match between two players, with score and Elo difference",
+        description="Play colour-swapped pairs of games from random openings. Players: random, "
+                    "mcts:SIMS, net:CHECKPOINT[:SIMS] (CHECKPOINT may be 'builtin').")
+    add_game_option(p, required=True)
+    p.add_argument("first", metavar="PLAYER", help="the player whose score is reported")
+    p.add_argument("second", metavar="OPPONENT", help="its opponent")
+    p.add_argument("--games", type=positive_int, default=100, metavar="N",
+                   help="games, in colour-swapped pairs (default: %(default)s)")
+    p.add_argument("--opening-moves", type=int, default=2, metavar="K",
+                   help="random moves before each pair of games (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=run_evaluate)
+
+
+def run_evaluate(args) -> int:
+    from engine.arena import play_pairs
+    from engine.players import parse_player
+
+    game = games.get(args.game)
+    first = parse_player(game, args.first, args.seed)
+    second = parse_player(game, args.second, args.seed + 1)
+    result = play_pairs(game, first, second, (args.games + 1) // 2, args.opening_moves,
+                        args.seed)
+    elo, lo, hi = result.elo()
+    if args.json:
+        print(json.dumps({"first": args.first, "second": args.second, "wins": result.wins,
+                          "draws": result.draws, "losses": result.losses,
+                          "score": result.score, "elo": elo, "elo_95": [lo, hi]}))
+    else:
+        print(f"{args.first} vs {args.second}: {result.describe()}")
+    return 0
+
+
+def add_strength(subparsers) -> None:
+    p = subparsers.add_parser(
+        "strength", help="share of positions where a player picks a perfect-play move",
+        description="Tic-tac-toe: all 4,520 unfinished positions, solved exactly. Connect Four: "
+                    "positions with every move scored by a perfect solver (default "
+                    "../shared/data/connect4/bench_moves.tsv).")
+    add_game_option(p, required=True)
+    add_player_options(p)
+    p.add_argument("--data", metavar="FILE", help="Connect Four *_moves.tsv file")
+    p.set_defaults(run=run_strength)
+
+
+def run_strength(args) -> int:
+    from engine.strength import measure
+
+    game = games.get(args.game)
+    if args.simulations is None:
+        raise ValueError("strength needs --simulations N")
+    rate, n = measure(game.name, make_cli_player(game, args), args.data)
+    print(f"optimal moves: {rate:.1%} of {n} positions")
+    return 0
+
+
+def add_curve(subparsers) -> None:
+    p = subparsers.add_parser(
+        "curve", help="learning curve of a run: strength and Elo against minutes, as a PNG",
+        description="Score every generation's checkpoint of a run against perfect play (as "
+                    "`strength` does) and plot it with the promoted networks' Elo.")
+    p.add_argument("--run-dir", required=True, metavar="DIR", help="the run directory")
+    p.add_argument("--simulations", default="0,200", metavar="N,N",
+                   help="search budgets to score (default: %(default)s)")
+    p.add_argument("--every", type=positive_int, default=1, metavar="K",
+                   help="score every K-th generation (default: %(default)s)")
+    p.add_argument("--data", metavar="FILE", help="Connect Four *_moves.tsv file")
+    p.add_argument("--out", required=True, metavar="PNG", help="where to write the plot")
+    p.set_defaults(run=run_curve)
+
+
+def run_curve(args) -> int:
+    from pathlib import Path
+
+    from engine.curve import elo_points, plot, score_generations
+
+    run_dir = Path(args.run_dir)
+    game = json.loads((run_dir / "config.json").read_text())["game"]
+    sims = [int(s) for s in args.simulations.split(",")]
+    rows = score_generations(run_dir, game, sims, args.every, args.data)
+    if not rows:
+        raise ValueError(f"{run_dir} has no generation checkpoints")
+    print(json.dumps(rows))
+    plot(rows, elo_points(run_dir), f"{game}: {run_dir.name}", Path(args.out))
+    return 0
+
+
 # ---- main ----------------------------------------------------------------------------------------
 
-COMMANDS = [add_show, add_check_game, add_bench]
+COMMANDS = [add_train, add_status, add_bestmove, add_play, add_evaluate, add_strength,
+            add_curve, add_show, add_check_game, add_bench]
 
 
 def build_parser() -> argparse.ArgumentParser:

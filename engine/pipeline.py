@@ -35,7 +35,7 @@ from engine.trainer import make_optimizer, train
 from mcts import SearchConfig
 
 
-class RunError(RuntimeError):
+class RunError(ValueError):
     """A run directory that cannot be used: locked, foreign, or of another config."""
 
 

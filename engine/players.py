@@ -70,9 +70,10 @@ def resolve_checkpoint(spec: str, game: Game) -> Path:
     return Path(spec)
 
 
-def network_player(game: Game, checkpoint: str | Path, simulations: int, seed: int = 0,
+def network_player(game: Game, checkpoint: str | Path, simulations: int | None, seed: int = 0,
                    search: SearchConfig | None = None) -> SearchPlayer:
-    """A network loaded from a checkpoint, with `simulations` of search (0 = raw policy)."""
+    """A network loaded from a checkpoint, with `simulations` of search (0 = raw policy,
+    None = the checkpoint's own setting)."""
     ckpt = load_checkpoint(resolve_checkpoint(str(checkpoint), game), game.name)
     net = build_network(game, NetworkConfig(**ckpt.config["network"]))
     try:
@@ -81,6 +82,24 @@ def network_player(game: Game, checkpoint: str | Path, simulations: int, seed: i
         raise CheckpointError(f"checkpoint {checkpoint} does not fit the network: "
                               f"{str(e).splitlines()[0]}") from None
     base = search or SearchConfig(**ckpt.config["search"])
+    if simulations is None:
+        simulations = base.simulations
     cfg = SearchConfig(**{**base.__dict__, "simulations": simulations, "dirichlet_fraction": 0.0})
     return SearchPlayer(game, NetworkEvaluator(net, game), cfg,
                         f"net{ckpt.generation}-{simulations}", seed)
+
+
+def parse_player(game: Game, spec: str, seed: int = 0):
+    """A player from text: 'random', 'mcts:SIMS' (pure MCTS) or 'net:CHECKPOINT[:SIMS]'
+    (CHECKPOINT may be 'builtin'; SIMS 0 = raw policy, default: the checkpoint's own)."""
+    kind, _, rest = spec.partition(":")
+    if kind == "random" and not rest:
+        return RandomPlayer(game, seed)
+    if kind == "mcts" and rest.isdigit():
+        return mcts_player(game, int(rest), seed=seed)
+    if kind == "net" and rest:
+        path, sep, sims = rest.rpartition(":")
+        if sep and sims.isdigit():
+            return network_player(game, path, int(sims), seed)
+        return network_player(game, rest, None, seed)
+    raise ValueError(f"bad player {spec!r}: expected random, mcts:SIMS or net:CHECKPOINT[:SIMS]")

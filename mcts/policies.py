@@ -58,7 +58,7 @@ def sample_actions(policy: np.ndarray, temperature: float | np.ndarray,
     """Draw one action per row from policy ** (1 / temperature); temperature 0 is argmax."""
     temperature = np.broadcast_to(np.asarray(temperature, np.float64), policy.shape[:1])
     actions = policy.argmax(axis=1)
-    for i in np.flatnonzero(temperature > 0):
+    for i in np.flatnonzero((temperature > 0) & (policy.sum(axis=1) > 0)):
         weights = policy[i].astype(np.float64) ** (1.0 / temperature[i])
         actions[i] = rng.choice(policy.shape[1], p=weights / weights.sum())
     return actions

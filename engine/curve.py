@@ -1,0 +1,73 @@
+"""Learning curve of a run: each generation's checkpoint scored against perfect play, and the
+Elo of the promoted networks, against minutes of training."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import games
+from engine.players import network_player
+from engine.strength import measure
+
+GEN = re.compile(r"^gen_(\d{4})\.ckpt$")
+
+
+def score_generations(run_dir: Path, game: str, simulations: list[int], every: int = 1,
+                      data_file: str | None = None) -> list[dict]:
+    """Optimal-move rates of every `every`-th generation checkpoint, with its minutes."""
+    minutes = {}
+    metrics = run_dir / "metrics.jsonl"
+    if metrics.exists():
+        for line in metrics.read_text().splitlines():
+            record = json.loads(line)
+            minutes[record["generation"]] = record["minutes"]
+    rows = []
+    for path in sorted((run_dir / "checkpoints").iterdir()):
+        match = GEN.match(path.name)
+        if not match or int(match.group(1)) % every:
+            continue
+        gen = int(match.group(1))
+        row = {"generation": gen, "minutes": minutes.get(gen)}
+        for sims in simulations:
+            rate, _ = measure(game, network_player(games.get(game), path, sims), data_file)
+            row[f"optimal_{sims}"] = rate
+        rows.append(row)
+    return rows
+
+
+def elo_points(run_dir: Path) -> list[tuple[float, str, float, float, float]]:
+    """(minutes, anchor, elo, low, high) of every promotion in metrics.jsonl."""
+    points = []
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        for anchor, (elo, lo, hi) in record.get("elo", {}).items():
+            points.append((record["minutes"], anchor, elo, lo, hi))
+    return points
+
+
+def plot(rows: list[dict], elo: list, title: str, out: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 7), sharex=True)
+    for key in [k for k in rows[0] if k.startswith("optimal_")]:
+        sims = key.split("_")[1]
+        label = "raw policy" if sims == "0" else f"{sims} simulations"
+        top.plot([r["minutes"] for r in rows], [100 * r[key] for r in rows], "o-", label=label)
+    top.set_ylabel("optimal moves (%)")
+    top.legend()
+    top.grid(alpha=0.3)
+    top.set_title(title)
+    for anchor in sorted({p[1] for p in elo}):
+        pts = [p for p in elo if p[1] == anchor]
+        bottom.errorbar([p[0] for p in pts], [p[2] for p in pts],
+                        yerr=[[p[2] - p[3] for p in pts], [p[4] - p[2] for p in pts]],
+                        fmt="o-", capsize=2, label=f"vs {anchor}")
+    bottom.set_ylabel("Elo of the promoted network")
+    bottom.set_xlabel("minutes of training")
+    bottom.legend()
+    bottom.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)

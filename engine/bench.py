@@ -17,12 +17,14 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 import games
 from games.rng import make_rng
+from mcts import RolloutEvaluator, Searcher, SearchConfig, UniformEvaluator, tree_bytes
 
 OPENSPIEL_NAMES = {"tictactoe": "tic_tac_toe", "connect4": "connect_four"}
 
@@ -35,6 +37,10 @@ class Settings:
     python_playouts: int = 2_000  # per timed repeat of a Python-loop peer (slow; rates compare)
     repeats: int = 5  # timed repeats; the median is reported
     seed: int = 0
+    search_positions: int = 64  # Connect Four positions searched, all as one batch
+    search_simulations: int = 800  # per position and per move, ours and OpenSpiel's
+    search_batches: tuple[int, ...] = (1, 64, 256)  # batch sizes for the tree's own rate
+    search_repeats: int = 3  # timed repeats of each search measurement (median reported)
 
 
 @dataclass
@@ -43,9 +49,11 @@ class Result:
     notes: list[str] = field(default_factory=list)
 
 
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    """Median wall time of `fn()` over `repeats` calls, after one untimed warm-up call."""
-    fn()
+def median_seconds(fn: Callable[[], object], repeats: int,
+                   warm_up: Callable[[], object] | None = None) -> float:
+    """Median wall time of `fn()` over `repeats` calls, after one untimed warm-up call (of
+    `warm_up` when given: a shorter call that loads the same compiled code)."""
+    (warm_up or fn)()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -149,9 +157,127 @@ def bench_compile(s: Settings) -> Result:
                          "process with that folder; the whole process includes Python and imports"])
 
 
+# ---- search: pure MCTS simulations per second, ours vs OpenSpiel's MCTSBot -----------------------
+
+BENCH_MOVES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "connect4" / \
+    "bench_moves.tsv"
+
+
+def search_positions(game, n: int, seed: int) -> tuple[list[str], str]:
+    """n unfinished positions as move strings, and where they came from: the first n of
+    ../shared/data/connect4/bench_moves.tsv for Connect Four when it is there, else positions
+    after 4-19 seeded random moves."""
+    if game.name == "connect4" and BENCH_MOVES.is_file():
+        lines = [line.split("\t")[0] for line in BENCH_MOVES.read_text().splitlines()
+                 if line.strip()]
+        if len(lines) >= n:
+            return lines[:n], f"the first {n} positions of {BENCH_MOVES.name}"
+    rng, positions = np.random.default_rng(seed), []
+    while len(positions) < n:
+        state, moves = game.initial(), []
+        for _ in range(rng.integers(4, 20)):
+            action = int(rng.choice(np.flatnonzero(game.legal(state))))
+            after = game.apply(state, action)
+            if game.outcome(after) != games.ONGOING:
+                break
+            state, moves = after, moves + [action]
+        positions.append(game.format_moves(moves))
+    return positions, f"{n} positions after 4-19 seeded random moves"
+
+
+def _our_search_rate(game, states, evaluator, config, batch: int, repeats: int,
+                     seed: int) -> tuple[float, float]:
+    """(simulations/s, tree bytes per tree) of our search over states, `batch` trees at a time
+    (len(states) a multiple of batch); every position gets config.simulations simulations."""
+    searcher = Searcher(game, evaluator, config, batch, seed=seed)
+    chunks = [states[i:i + batch] for i in range(0, len(states), batch)]
+
+    def search(part):
+        for chunk in part:
+            searcher.set_roots(chunk)
+            visits = searcher.run().visits
+        return visits
+    total = search(chunks[:1]).sum(axis=1)  # the search counts what it claims to
+    assert (total == config.simulations).all(), total
+    seconds = median_seconds(lambda: search(chunks), repeats, lambda: search(chunks[:1]))
+    return len(states) * config.simulations / seconds, tree_bytes(searcher.tree) / batch
+
+
+def _openspiel_search_rate(pyspiel, game, positions, simulations: int, repeats: int,
+                           seed: int) -> float:
+    """Simulations/s of OpenSpiel's C++ MCTSBot (UCT, one random rollout per leaf, no solver),
+    one bot.step per position."""
+    spiel_game = pyspiel.load_game(OPENSPIEL_NAMES[game.name])
+    states = []
+    for moves in positions:
+        state = spiel_game.new_initial_state()
+        for action in game.parse_moves(moves):  # the same action numbers in both
+            state.apply_action(action)
+        states.append(state)
+    bot = pyspiel.MCTSBot(spiel_game, pyspiel.RandomRolloutEvaluator(1, seed), uct_c=2.0,
+                          max_simulations=simulations, max_memory_mb=1024, solve=False,
+                          seed=seed, verbose=False)
+    seconds = median_seconds(lambda: [bot.step(state) for state in states], repeats,
+                             lambda: bot.step(states[0]))
+    return len(states) * simulations / seconds
+
+
+def bench_search(s: Settings) -> Result:
+    """Pure MCTS on Connect Four: simulations/s of our batched search and of OpenSpiel's MCTSBot
+    on the same positions with the same simulations; then the tree's own rate (no rollouts)."""
+    game, n, sims, repeats = games.get("connect4"), s.search_positions, s.search_simulations, \
+        s.search_repeats
+    positions, source = search_positions(game, n, s.seed)
+    states = np.stack([game.position(p) for p in positions])
+    pyspiel = _pyspiel()
+    peer = (_openspiel_search_rate(pyspiel, game, positions, sims, repeats, s.seed)
+            if pyspiel is not None else None)
+
+    def row(search, batch, leaves, solver, rate, kib="-", compare=True):
+        return {"search": search, "batch": batch, "leaves/tree": leaves, "solver": solver,
+                "sims/s": rate, "vs OpenSpiel": rate / peer if compare and peer else "-",
+                "KiB/tree": kib}
+
+    rows = []
+    for batch, leaves, solver in ((n, 1, True), (n, 8, True), (n, 1, False), (1, 1, True)):
+        config = SearchConfig(simulations=sims, c_init=3.0, dirichlet_fraction=0.0,
+                              leaves_per_tree=leaves, solver=solver)
+        rate, size = _our_search_rate(game, states, RolloutEvaluator(game, 1, s.seed), config,
+                                      batch, repeats if batch > 1 else 1, s.seed)
+        rows.append(row("ours, 1 rollout/leaf", batch, leaves, "on" if solver else "off", rate,
+                        size / 1024))
+    if peer is not None:
+        rows.append(row("OpenSpiel MCTSBot, 1 rollout/leaf", 1, "-", "off", peer))
+    config = SearchConfig(simulations=sims, c_init=3.0, dirichlet_fraction=0.0)
+    for batch in s.search_batches:
+        batch_states = states[np.arange(batch) % n]  # the positions again, cycled to fill
+        rate, size = _our_search_rate(game, batch_states, UniformEvaluator(), config, batch,
+                                      repeats, s.seed)
+        rows.append(row("ours, tree only (value 0)", batch, 1, "on", rate, size / 1024,
+                        compare=False))
+    notes = [
+        f"{source}; {sims:,} simulations per position; one core each; median of {repeats} "
+        "timed repeats after a warm-up (one repeat for ours at batch 1: the slowest row)",
+        "ours: SearchConfig(simulations, c_init=3.0, dirichlet_fraction=0), uniform priors; "
+        f"batch {n} = all positions searched together as one batch (the engine's mode), "
+        "batch 1 = one position at a time; leaves/tree > 1 = that many walks per tree per step "
+        "(virtual loss); the solver's walks that end on a proven node need no rollout",
+        "OpenSpiel: pyspiel.MCTSBot(uct_c=2.0, RandomRolloutEvaluator(1), solve=False), one "
+        "bot.step per position; the selection rules differ (UCT vs PUCT with uniform "
+        "priors), but in both a simulation is one walk, one expansion, one random rollout and "
+        "one backup",
+        "tree only: UniformEvaluator (value 0, no rollout), so the rate is the tree's own "
+        "(selection, expansion, backup and the game's rules, with Python once per step); "
+        "KiB/tree = the preallocated tree arrays / batch"]
+    if pyspiel is None:
+        notes.append("pyspiel is not installed: no OpenSpiel comparison")
+    return Result(rows, notes)
+
+
 BENCHMARKS: dict[str, Callable[[Settings], Result]] = {
     "rules": bench_rules,
     "compile": bench_compile,
+    "search": bench_search,
 }
 
 

@@ -43,23 +43,26 @@ def puct_child(t, b, node, c_init, c_base, fpu_reduction, solver):
     explore = c * np.sqrt(max(n_parent, 1))
     parent_q = -t.value_sum[b, node] / n_parent if n_parent > 0 else 0.0
     fpu = parent_q - fpu_reduction
-    best_score, best, fallback = -np.inf, -1, -1
+    best_score, best, lost_score, lost = -np.inf, -1, -np.inf, -1
     for a in range(t.children.shape[2]):
         if not t.legal[b, node, a]:
             continue
         if solver and t.edge_proven[b, node, a] == 1:
             return a
-        if solver and t.edge_proven[b, node, a] == -1:
-            fallback = a
-            continue
         n = t.edge_visits[b, node, a]
+        if solver and t.edge_proven[b, node, a] == -1:
+            # a proven loss: ranked by its searched value, for when every move loses
+            score = t.edge_value[b, node, a] / max(n, 1) + explore * t.prior[b, node, a] / (1.0 + n)
+            if score > lost_score:
+                lost_score, lost = score, a
+            continue
         q = _edge_q(t, b, node, a, solver)
         if np.isnan(q):
             q = fpu
         score = q + explore * t.prior[b, node, a] / (1.0 + n)
         if score > best_score:
             best_score, best = score, a
-    return best if best >= 0 else fallback
+    return best if best >= 0 else lost
 
 
 @njit(cache=True, inline="always")
@@ -169,13 +172,14 @@ def select_leaves(t, remaining, leaves_per_tree, method, c_init, c_base, fpu_red
     for b in range(t.parent.shape[0]):  # tree by tree, so that each stays in cache
         for k in range(min(leaves_per_tree, remaining[b])):
             node = 0
-            add_visit(t, b, node, 1, -virtual_loss)
-            while True:
+            while True:  # each node gets its visit once its own choice is made
                 if t.terminal[b, node] or (solver and t.proven[b, node] != UNKNOWN and node > 0):
                     kind = KNOWN
+                    add_visit(t, b, node, 1, -virtual_loss)
                     break
                 if not t.expanded[b, node]:
                     kind = COLLISION
+                    add_visit(t, b, node, 1, -virtual_loss)
                     break
                 if method == GUMBEL and node == 0:
                     a = _gumbel_root_child(t, b, gumbel_score, visit_table, c_visit, c_scale,
@@ -184,6 +188,7 @@ def select_leaves(t, remaining, leaves_per_tree, method, c_init, c_base, fpu_red
                     a = _gumbel_interior_child(t, b, node, c_visit, c_scale, solver, scratch)
                 else:
                     a = puct_child(t, b, node, c_init, c_base, fpu_reduction, solver)
+                add_visit(t, b, node, 1, -virtual_loss)
                 child = t.children[b, node, a]
                 if child < 0:
                     child = alloc_node(t, b, node, a)
@@ -196,7 +201,6 @@ def select_leaves(t, remaining, leaves_per_tree, method, c_init, c_base, fpu_red
                     kind = -1
                     break
                 node = child
-                add_visit(t, b, node, 1, -virtual_loss)
             if kind == -1:
                 new_tree[n_new], new_node[n_new] = b, node
                 n_new += 1

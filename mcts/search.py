@@ -12,9 +12,10 @@ import numpy as np
 from games import ONGOING, Game
 from mcts import policies
 from mcts.evaluators import Evaluator
-from mcts.select import GUMBEL, PUCT, root_gumbel_stats, select_leaves
-from mcts.tree import UNKNOWN, Tree, advance_roots, new_tree, set_roots
-from mcts.update import backup, expand_roots
+from mcts.select import GUMBEL, PUCT, new_walks, root_gumbel_stats
+from mcts.step import step
+from mcts.tree import NEW, TERMINAL, UNKNOWN, Tree, advance_roots, new_tree, set_roots
+from mcts.update import expand_roots
 
 
 @dataclass(frozen=True)
@@ -60,11 +61,11 @@ class Searcher:
         budget = max(config.simulations, 1) + config.leaves_per_tree
         self.tree: Tree = new_tree(batch, 2 * budget + 1, game.num_actions, game.state_size)
         self.rng = np.random.default_rng(seed)
-        self._new_tree = np.empty(batch * config.leaves_per_tree, np.int64)
-        self._new_node = np.empty_like(self._new_tree)
-        self._other_tree = np.empty_like(self._new_tree)
-        self._other_node = np.empty_like(self._new_tree)
-        self._other_kind = np.empty_like(self._new_tree)
+        # the walks of two steps: one being made while the other is settled
+        walks, depth = batch * config.leaves_per_tree, game.max_moves + 1
+        self._walks = [new_walks(walks, depth, game.state_size) for _ in range(2)]
+        self._no_leaves = (np.zeros((0, game.num_actions), np.bool_), np.zeros(0, np.int8),
+                           np.zeros((0, game.num_actions), np.float32), np.zeros(0, np.float32))
 
     def set_roots(self, states: np.ndarray, rows: np.ndarray | None = None) -> None:
         """Start fresh trees at states ([n, S]) in rows (default: all trees)."""
@@ -82,7 +83,7 @@ class Searcher:
         """Run config.simulations simulations in every tree and return the root statistics."""
         t, cfg, game = self.tree, self.config, self.game
         self._expand_unexpanded_roots()
-        live = ~t.terminal[:, 0]
+        live = t.root["status"] != TERMINAL
         if add_noise and cfg.method == "puct" and cfg.dirichlet_fraction > 0:
             alpha = cfg.dirichlet_alpha or game.dirichlet_alpha
             t.prior[:, 0] = np.where(live[:, None], policies.add_dirichlet_noise(
@@ -95,13 +96,21 @@ class Searcher:
             gumbel_score = np.zeros((t.batch, game.num_actions), np.float32)
             table = np.zeros((t.batch, 1), np.int32)
         remaining = np.where(live, cfg.simulations, 0).astype(np.int64)
-        while remaining.any():
-            self._step(remaining, gumbel_score, table)
+        done, walks = self._walks
+        done.count[:] = 0
+        n_walks, n_new = self._step(done, walks, remaining, self._no_leaves, gumbel_score, table)
+        while n_walks > 0:  # select -> play and evaluate the new leaves -> settle and select
+            leaves = walks.leaf_states[:n_new]
+            game.play(leaves, walks.leaf_actions[:n_new])
+            masks, outcomes = game.legal_masks(leaves), game.outcomes(leaves)
+            evaluated = (masks, outcomes, *self._evaluate(leaves, masks, outcomes))
+            done, walks = walks, done
+            n_walks, n_new = self._step(done, walks, remaining, evaluated, gumbel_score, table)
         return self._result(gumbel_score)
 
     def _expand_unexpanded_roots(self) -> None:
         t, game = self.tree, self.game
-        rows = np.flatnonzero(~t.expanded[:, 0])
+        rows = np.flatnonzero(t.root["status"] == NEW)
         if len(rows) == 0:
             return
         states = t.states[rows, 0]
@@ -111,33 +120,31 @@ class Searcher:
 
     def _evaluate(self, states, masks, outcomes):
         """Evaluator output for the unfinished states; finished ones keep zeros."""
+        live = outcomes == ONGOING
+        if len(states) and live.all():  # the usual case: no copies
+            priors, values = self.evaluate(states, masks)
+            return np.asarray(priors, np.float32), np.asarray(values, np.float32)
         priors = np.zeros(masks.shape, np.float32)
         values = np.zeros(len(states), np.float32)
-        live = np.flatnonzero(outcomes == ONGOING)
+        live = np.flatnonzero(live)
         if len(live):
             priors[live], values[live] = self.evaluate(states[live], masks[live])
         return priors, values
 
-    def _step(self, remaining, gumbel_score, table) -> None:
-        t, cfg, game = self.tree, self.config, self.game
-        n_new, n_other = select_leaves(
-            t, remaining, cfg.leaves_per_tree, GUMBEL if cfg.method == "gumbel" else PUCT,
-            cfg.c_init, cfg.c_base, cfg.fpu_reduction, cfg.solver, gumbel_score, table,
-            cfg.gumbel_c_visit, cfg.gumbel_c_scale, cfg.virtual_loss,
-            self._new_tree, self._new_node, self._other_tree, self._other_node, self._other_kind)
-        new_tree, new_node = self._new_tree[:n_new], self._new_node[:n_new]
-        states = t.states[new_tree, t.parent[new_tree, new_node]]
-        game.play(states, t.action[new_tree, new_node].astype(np.int64))
-        masks, outcomes = game.legal_masks(states), game.outcomes(states)
-        priors, values = self._evaluate(states, masks, outcomes)
-        backup(t, remaining, new_tree, new_node, states, masks, outcomes, priors, values,
-               self._other_tree[:n_other], self._other_node[:n_other],
-               self._other_kind[:n_other], cfg.virtual_loss, cfg.solver)
+    def _step(self, done, walks, remaining, evaluated, gumbel_score, table):
+        """Settle the walks `done` with their leaves' (masks, outcomes, priors, values), then
+        make the next walks; returns (walks made, new leaves among them)."""
+        cfg = self.config
+        return step(self.tree, done, walks, remaining, *evaluated, cfg.leaves_per_tree,
+                    GUMBEL if cfg.method == "gumbel" else PUCT, cfg.c_init, cfg.c_base,
+                    cfg.fpu_reduction, cfg.solver, gumbel_score, table, cfg.gumbel_c_visit,
+                    cfg.gumbel_c_scale, cfg.virtual_loss)
 
     def _result(self, gumbel_score) -> SearchResult:
         t, cfg = self.tree, self.config
         visits, proven_child = t.edge_visits[:, 0], t.edge_proven[:, 0]
-        value = np.where(t.visits[:, 0] > 0, -t.value_sum[:, 0] / np.maximum(t.visits[:, 0], 1),
+        root_visits, root_value = t.root["visits"], t.root["value"]
+        value = np.where(root_visits > 0, -root_value / np.maximum(root_visits, 1),
                          0.0).astype(np.float32)
         if cfg.simulations == 0:  # the evaluator's own choice
             policy = t.prior[:, 0].copy()
@@ -155,6 +162,6 @@ class Searcher:
             action = visits.argmax(axis=1)
         wins = proven_child == 1
         action = np.where(wins.any(axis=1), wins.argmax(axis=1), action).astype(np.int64)
-        root_proven = t.proven[:, 0]
+        root_proven = t.root["proven"]
         proven = np.where(root_proven == UNKNOWN, UNKNOWN, -root_proven).astype(np.int8)
         return SearchResult(visits.astype(np.int32), policy, value, action, proven)

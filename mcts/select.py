@@ -1,65 +1,98 @@
-"""Selection: walk each tree from its root to a leaf (PUCT or Gumbel), with virtual loss.
+"""Selection: walk a tree from its root to a leaf (PUCT or Gumbel), with virtual loss.
 
-One call selects up to `leaves_per_tree` leaves in each of the B trees. New leaves are allocated
+A step selects up to `leaves_per_tree` leaves in each of the B trees. New leaves are allocated
 at once (their state is filled in by the caller from the parent's state and the action), so two
-walks in one step never create the same node twice.
+walks in one step never create the same node twice. Each walk records its path, so that its
+backup touches only the records on it.
 """
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
-from mcts.tree import UNKNOWN, add_visit, alloc_node
+from mcts.tree import NEW, TERMINAL, UNKNOWN, alloc_node, edge_at
 
 PUCT, GUMBEL = 0, 1
-KNOWN, COLLISION = 1, 2  # kinds of the non-new leaves: exact value known / walk hit a pending node
+NEW_LEAF, KNOWN, COLLISION = 0, 1, 2  # kinds of walk: a new leaf to evaluate / a leaf whose
+# exact value is known / a walk that hit a leaf still waiting for its evaluation
+
+
+class Walks(NamedTuple):
+    """The walks of one step, in the order they were made (tree by tree), for W walks of at most
+    D nodes. New leaf i (the i-th walk of kind NEW_LEAF) is played and evaluated by the caller."""
+
+    count: np.ndarray  # [2] int64, walks made, new leaves among them
+    tree: np.ndarray  # [W] int32
+    kind: np.ndarray  # [W] int8, NEW_LEAF / KNOWN / COLLISION
+    depth: np.ndarray  # [W] int32, depth of the leaf (the root is at depth 0)
+    path: np.ndarray  # [W, D] int32, path[w, d]: node at depth d (path[w, 0] = 0, the root)
+    path_action: np.ndarray  # [W, D] int32, path_action[w, d]: action from depth d-1 to d
+    leaf_states: np.ndarray  # [W, S] int64, new leaf i: its parent's state (the caller plays it)
+    leaf_actions: np.ndarray  # [W] int64, new leaf i: the action that leads to it
+
+
+def new_walks(walks: int, depth: int, state_size: int) -> Walks:
+    return Walks(count=np.zeros(2, np.int64), tree=np.zeros(walks, np.int32),
+                 kind=np.zeros(walks, np.int8), depth=np.zeros(walks, np.int32),
+                 path=np.zeros((walks, depth), np.int32),
+                 path_action=np.zeros((walks, depth), np.int32),
+                 leaf_states=np.zeros((walks, state_size), np.int64),
+                 leaf_actions=np.zeros(walks, np.int64))
 
 
 @njit(cache=True, inline="always")
-def _edge_q(t, b, node, a, solver):
-    """Mean value of action a at node, for the mover at node (NaN if unvisited)."""
-    if solver and t.edge_proven[b, node, a] != UNKNOWN:
-        return np.float32(t.edge_proven[b, node, a])
-    n = t.edge_visits[b, node, a]
-    return t.edge_value[b, node, a] / n if n > 0 else np.nan
+def walk_edge(t, w, i, d):
+    """The record of walk i's node at depth d."""
+    return edge_at(t, w.tree[i], -1 if d == 0 else w.path[i, d - 1], w.path_action[i, d])
+
+
+@njit(cache=True, inline="always")
+def _edge_q(e, solver):
+    """Mean value of edge e, for the mover at its parent (NaN if unvisited)."""
+    if solver and e.proven != UNKNOWN:
+        return np.float32(e.proven)
+    n = e.visits
+    return e.value / n if n > 0 else np.nan
 
 
 @njit(cache=True, inline="always")
 def _proven_win(t, b, node):
     """An action of the mover at node that is proven to win, or -1."""
-    for a in range(t.children.shape[2]):
-        if t.edge_proven[b, node, a] == 1:
+    for a in range(t.edges.shape[2]):
+        if t.edges[b, node, a].proven == 1:
             return a
     return -1
 
 
 @njit(cache=True, inline="always")
-def puct_child(t, b, node, c_init, c_base, fpu_reduction, solver):
-    """AlphaZero's PUCT choice at node: Q + c(N) * P * sqrt(N) / (1 + n).
+def puct_child(t, b, node, n_parent, value_sum, c_init, c_base, fpu_reduction, solver):
+    """AlphaZero's PUCT choice at node (n_parent visits, value_sum): Q + c(N) * P * sqrt(N) / (1 + n).
 
     Unvisited children get the parent's value minus fpu_reduction (first-play urgency). With the
     solver, a proven win is taken at once and proven losses only when nothing else is left.
     """
-    n_parent = t.visits[b, node]
     c = c_init + np.log((n_parent + c_base + 1.0) / c_base)
     explore = c * np.sqrt(max(n_parent, 1))
-    parent_q = -t.value_sum[b, node] / n_parent if n_parent > 0 else 0.0
+    parent_q = -value_sum / n_parent if n_parent > 0 else 0.0
     fpu = parent_q - fpu_reduction
     best_score, best, lost_score, lost = -np.inf, -1, -np.inf, -1
-    for a in range(t.children.shape[2]):
-        if not t.legal[b, node, a]:
+    for a in range(t.edges.shape[2]):
+        e = t.edges[b, node, a]
+        if not e.legal:
             continue
-        if solver and t.edge_proven[b, node, a] == 1:
+        if solver and e.proven == 1:
             return a
-        n = t.edge_visits[b, node, a]
-        if solver and t.edge_proven[b, node, a] == -1:
+        n = e.visits
+        if solver and e.proven == -1:
             # a proven loss: ranked by its searched value, for when every move loses
-            score = t.edge_value[b, node, a] / max(n, 1) + explore * t.prior[b, node, a] / (1.0 + n)
+            score = e.value / max(n, 1) + explore * e.prior / (1.0 + n)
             if score > lost_score:
                 lost_score, lost = score, a
             continue
-        q = _edge_q(t, b, node, a, solver)
+        q = _edge_q(e, solver)
         if np.isnan(q):
             q = fpu
-        score = q + explore * t.prior[b, node, a] / (1.0 + n)
+        score = q + explore * e.prior / (1.0 + n)
         if score > best_score:
             best_score, best = score, a
     return best if best >= 0 else lost
@@ -72,19 +105,20 @@ def sigma_q(t, b, node, c_visit, c_scale, solver, out):
     Unvisited actions get v_mix, the value estimate mixed with the visited children's Q; Q is
     rescaled to [0, 1] over the legal actions, then scaled by (c_visit + max visits) * c_scale.
     """
-    num_actions = t.children.shape[2]
+    num_actions = t.edges.shape[2]
     total, max_n, p_visited, pq_sum = 0, 0, 0.0, 0.0
     for a in range(num_actions):
+        e = t.edges[b, node, a]
         out[a] = np.nan
-        if t.legal[b, node, a]:
-            q = _edge_q(t, b, node, a, solver)
+        if e.legal:
+            q = _edge_q(e, solver)
             if not np.isnan(q):
-                n = t.edge_visits[b, node, a]
+                n = e.visits
                 out[a] = q
                 total += n
                 max_n = max(max_n, n)
-                p_visited += t.prior[b, node, a]
-                pq_sum += t.prior[b, node, a] * q
+                p_visited += e.prior
+                pq_sum += e.prior * q
     v_mix = t.raw_value[b, node]
     if total > 0 and p_visited > 0:
         v_mix = (v_mix + total * pq_sum / p_visited) / (1.0 + total)
@@ -92,7 +126,7 @@ def sigma_q(t, b, node, c_visit, c_scale, solver, out):
     for a in range(num_actions):
         if np.isnan(out[a]):
             out[a] = v_mix
-        if t.legal[b, node, a]:
+        if t.edges[b, node, a].legal:
             lo, hi = min(lo, out[a]), max(hi, out[a])
     scale = (c_visit + max_n) * c_scale / max(hi - lo, 1e-8)
     for a in range(num_actions):
@@ -105,14 +139,23 @@ def improved_policy(t, b, node, c_visit, c_scale, solver, out):
     sigma_q(t, b, node, c_visit, c_scale, solver, out)
     top = -np.inf
     for a in range(out.shape[0]):
-        if t.legal[b, node, a]:
-            out[a] += np.log(t.prior[b, node, a] + 1e-12)
+        e = t.edges[b, node, a]
+        if e.legal:
+            out[a] += np.log(e.prior + 1e-12)
             top = max(top, out[a])
     total = 0.0
     for a in range(out.shape[0]):
-        out[a] = np.exp(out[a] - top) if t.legal[b, node, a] else 0.0
+        out[a] = np.exp(out[a] - top) if t.edges[b, node, a].legal else 0.0
         total += out[a]
     out /= total
+
+
+@njit(cache=True, inline="always")
+def _children_visits(t, b, node):
+    total = 0
+    for a in range(t.edges.shape[2]):
+        total += t.edges[b, node, a].visits
+    return total
 
 
 @njit(cache=True, inline="always")
@@ -123,11 +166,12 @@ def _gumbel_interior_child(t, b, node, c_visit, c_scale, solver, scratch):
         if win >= 0:
             return win
     improved_policy(t, b, node, c_visit, c_scale, solver, scratch)
-    total = t.edge_visits[b, node].sum()
+    total = _children_visits(t, b, node)
     best_score, best = -np.inf, -1
-    for a in range(t.children.shape[2]):
-        if t.legal[b, node, a]:
-            score = scratch[a] - t.edge_visits[b, node, a] / (1.0 + total)
+    for a in range(t.edges.shape[2]):
+        e = t.edges[b, node, a]
+        if e.legal:
+            score = scratch[a] - e.visits / (1.0 + total)
             if score > best_score:
                 best_score, best = score, a
     return best
@@ -141,14 +185,14 @@ def _gumbel_root_child(t, b, gumbel_score, visit_table, c_visit, c_scale, solver
         win = _proven_win(t, b, 0)
         if win >= 0:
             return win
-    done = t.edge_visits[b, 0].sum()
+    done = _children_visits(t, b, 0)
     target = visit_table[b, min(done, visit_table.shape[1] - 1)]
     sigma_q(t, b, 0, c_visit, c_scale, solver, scratch)
     best_score, best, fewest, fewest_n = -np.inf, -1, -1, 1 << 30
-    for a in range(t.children.shape[2]):
+    for a in range(t.edges.shape[2]):
         if gumbel_score[b, a] == -np.inf:
             continue
-        n = t.edge_visits[b, 0, a]
+        n = t.edges[b, 0, a].visits
         if n < fewest_n:
             fewest, fewest_n = a, n
         score = gumbel_score[b, a] + scratch[a]
@@ -157,67 +201,73 @@ def _gumbel_root_child(t, b, gumbel_score, visit_table, c_visit, c_scale, solver
     return best if best >= 0 else fewest
 
 
-@njit(cache=True)
-def select_leaves(t, remaining, leaves_per_tree, method, c_init, c_base, fpu_reduction, solver,
-                  gumbel_score, visit_table, c_visit, c_scale, virtual_loss,
-                  new_tree, new_node, other_tree, other_node, other_kind):
-    """Walk up to leaves_per_tree times down each tree with remaining[b] > 0 simulations.
+@njit(cache=True, inline="always")
+def _visit(e, virtual_loss):
+    """A walk passes through the node of record e: one visit and a virtual loss at once."""
+    e.visits += 1
+    e.value += -virtual_loss
 
-    Every node on a walk gets a visit and a virtual loss at once (undone or settled by backup).
-    Writes the new leaves to new_tree/new_node and the others (KNOWN or COLLISION) to
-    other_*; returns (number of new leaves, number of others).
+
+@njit(cache=True, inline="always")
+def walk(t, b, w, i, remaining, method, c_init, c_base, fpu_reduction, solver, gumbel_score,
+         visit_table, c_visit, c_scale, virtual_loss, scratch):
+    """Walk tree b from its root to a leaf as walk i of w; return its kind. When the tree is
+    full, the walk ends as a collision (to be given back) and remaining[b] becomes 0.
+
+    Every node on the walk gets a visit and a virtual loss (undone or settled by the backup),
+    each once its own choice is made.
     """
-    scratch = np.empty(t.children.shape[2], np.float32)
-    n_new, n_other = 0, 0
-    for b in range(t.parent.shape[0]):  # tree by tree, so that each stays in cache
-        for k in range(min(leaves_per_tree, remaining[b])):
-            node = 0
-            while True:  # each node gets its visit once its own choice is made
-                if t.terminal[b, node] or (solver and t.proven[b, node] != UNKNOWN and node > 0):
-                    kind = KNOWN
-                    add_visit(t, b, node, 1, -virtual_loss)
-                    break
-                if not t.expanded[b, node]:
-                    kind = COLLISION
-                    add_visit(t, b, node, 1, -virtual_loss)
-                    break
-                if method == GUMBEL and node == 0:
-                    a = _gumbel_root_child(t, b, gumbel_score, visit_table, c_visit, c_scale,
-                                           solver, scratch)
-                elif method == GUMBEL:
-                    a = _gumbel_interior_child(t, b, node, c_visit, c_scale, solver, scratch)
-                else:
-                    a = puct_child(t, b, node, c_init, c_base, fpu_reduction, solver)
-                add_visit(t, b, node, 1, -virtual_loss)
-                child = t.children[b, node, a]
-                if child < 0:
-                    child = alloc_node(t, b, node, a)
-                    if child < 0:  # tree full: give the walk back and stop this tree
-                        kind = COLLISION
-                        remaining[b] = 0
-                        break
-                    add_visit(t, b, child, 1, -virtual_loss)
-                    node = child
-                    kind = -1
-                    break
-                node = child
-            if kind == -1:
-                new_tree[n_new], new_node[n_new] = b, node
-                n_new += 1
-            else:
-                other_tree[n_other], other_node[n_other], other_kind[n_other] = b, node, kind
-                n_other += 1
-    return n_new, n_other
+    node, d = 0, 0
+    e = t.root[b]
+    w.path[i, 0] = 0
+    while True:
+        if e.status == TERMINAL or (solver and e.proven != UNKNOWN and d > 0):
+            kind = KNOWN
+            _visit(e, virtual_loss)
+            break
+        if e.status == NEW:
+            kind = COLLISION
+            _visit(e, virtual_loss)
+            break
+        if method == GUMBEL and d == 0:
+            a = _gumbel_root_child(t, b, gumbel_score, visit_table, c_visit, c_scale, solver,
+                                   scratch)
+        elif method == GUMBEL:
+            a = _gumbel_interior_child(t, b, node, c_visit, c_scale, solver, scratch)
+        else:
+            a = puct_child(t, b, node, e.visits, e.value, c_init, c_base, fpu_reduction, solver)
+        _visit(e, virtual_loss)
+        if d + 1 >= w.path.shape[1]:
+            raise ValueError("search path longer than the game's max_moves")
+        e = t.edges[b, node, a]
+        child = e.child
+        d += 1
+        w.path_action[i, d] = a
+        if child < 0:
+            child = alloc_node(t, b, node, a)
+            if child < 0:  # tree full: the walk is given back (as a collision at node)
+                d -= 1
+                kind = COLLISION
+                remaining[b] = 0
+                break
+            w.path[i, d] = child
+            _visit(e, virtual_loss)
+            kind = NEW_LEAF
+            break
+        w.path[i, d] = child
+        node = child
+    w.tree[i], w.depth[i], w.kind[i] = b, d, kind
+    return kind
 
 
 @njit(cache=True)
 def root_gumbel_stats(t, c_visit, c_scale, solver):
     """[B, A] sigma(completed Q) and [B, A] improved policy at every root (zeros if finished)."""
-    batch, num_actions = t.parent.shape[0], t.children.shape[2]
+    batch, num_actions = t.parent.shape[0], t.edges.shape[2]
     sigma = np.zeros((batch, num_actions), np.float32)
     policy = np.zeros((batch, num_actions), np.float32)
     for b in range(batch):
-        if not t.terminal[b, 0]:
+        if t.root[b].status != TERMINAL:
             sigma_q(t, b, 0, c_visit, c_scale, solver, sigma[b])
             improved_policy(t, b, 0, c_visit, c_scale, solver, policy[b])
     return sigma, policy

@@ -1,9 +1,13 @@
-"""B search trees side by side, as preallocated struct-of-arrays; node 0 of each tree is its root.
+"""B search trees side by side, as preallocated arrays; node 0 of each tree is its root.
 
 Values are stored from the view of the player who moved *into* a node, so a child's mean value is
-directly the Q of the edge that leads to it (players alternate strictly). Each node's edge
-statistics are also kept beside its children ([B, N, A]), so that selection reads one contiguous
-row per node instead of one scattered child at a time (about 2x faster here).
+directly the Q of the edge that leads to it (players alternate strictly).
+
+A node's statistics live only on the edge that leads to it, and a node's edges lie together as
+one row of records (`EDGE`, [B, N, A]): a walk reads a node's whole choice, and the visits,
+value and status of the child it picks, from one short contiguous row, instead of one cache
+line per array per node (the search is memory-bound). The roots, which have no parent, keep the
+same record in `root` ([B]). `edge_at` gives the record that holds a node's statistics.
 """
 from __future__ import annotations
 
@@ -13,6 +17,17 @@ import numpy as np
 from numba import njit
 
 UNKNOWN = 2  # `proven` value of a node whose game value is not known exactly
+NEW, EXPANDED, TERMINAL = 0, 1, 2  # a node's `status`: not expanded yet / expanded / game over
+
+EDGE = np.dtype([
+    ("child", np.int32),  # the child node, -1 = not created yet
+    ("visits", np.int32),  # the child's visits, including virtual visits in flight
+    ("value", np.float32),  # the child's value sum, view of the player who moved into it
+    ("prior", np.float32),  # zero where illegal
+    ("proven", np.int8),  # the child's exact value (same view), or UNKNOWN
+    ("legal", np.bool_),
+    ("status", np.int8),  # the child's NEW / EXPANDED / TERMINAL
+], align=True)  # 20 bytes
 
 
 class Tree(NamedTuple):
@@ -21,18 +36,9 @@ class Tree(NamedTuple):
     node_count: np.ndarray  # [B] int32, nodes in use (0 = no root yet)
     parent: np.ndarray  # [B, N] int32, -1 at the root
     action: np.ndarray  # [B, N] int32, the action that led from the parent
-    children: np.ndarray  # [B, N, A] int32, -1 = not created yet
-    legal: np.ndarray  # [B, N, A] bool
-    prior: np.ndarray  # [B, N, A] float32, zero where illegal
-    visits: np.ndarray  # [B, N] int32, including virtual visits in flight
-    value_sum: np.ndarray  # [B, N] float32, view of the player who moved into the node
-    edge_visits: np.ndarray  # [B, N, A] int32, = visits of each child (0 if none)
-    edge_value: np.ndarray  # [B, N, A] float32, = value_sum of each child
-    edge_proven: np.ndarray  # [B, N, A] int8, = proven of each child (UNKNOWN if none)
+    edges: np.ndarray  # [B, N, A] EDGE, each node's actions and the statistics of its children
+    root: np.ndarray  # [B] EDGE, each root's own statistics (child = 0; no prior)
     raw_value: np.ndarray  # [B, N] float32, evaluator's value, view of the player to move
-    expanded: np.ndarray  # [B, N] bool, priors and legal moves are set
-    terminal: np.ndarray  # [B, N] bool
-    proven: np.ndarray  # [B, N] int8, exact value (view of the mover into the node) or UNKNOWN
     states: np.ndarray  # [B, N, S] int64
 
     @property
@@ -43,40 +49,77 @@ class Tree(NamedTuple):
     def capacity(self) -> int:
         return self.parent.shape[1]
 
+    # Views by name, for reading and testing (the kernels use the records).
+    @property
+    def children(self) -> np.ndarray:  # [B, N, A] int32, -1 = not created yet
+        return self.edges["child"]
+
+    @property
+    def legal(self) -> np.ndarray:  # [B, N, A] bool
+        return self.edges["legal"]
+
+    @property
+    def prior(self) -> np.ndarray:  # [B, N, A] float32, writable view
+        return self.edges["prior"]
+
+    @property
+    def edge_visits(self) -> np.ndarray:  # [B, N, A] int32
+        return self.edges["visits"]
+
+    @property
+    def edge_value(self) -> np.ndarray:  # [B, N, A] float32
+        return self.edges["value"]
+
+    @property
+    def edge_proven(self) -> np.ndarray:  # [B, N, A] int8
+        return self.edges["proven"]
+
+    def node_stats(self, field: str) -> np.ndarray:
+        """[B, N] copy of one record field per node, read from its parent's row (root: `root`);
+        nodes not in use get the field's value in a fresh record."""
+        fresh = np.zeros((), EDGE)
+        fresh["child"], fresh["proven"] = -1, UNKNOWN
+        out = np.full(self.parent.shape, fresh[field], EDGE[field])
+        b, n = np.nonzero(self.parent >= 0)
+        used = n < self.node_count[b]
+        b, n = b[used], n[used]
+        out[b, n] = self.edges[field][b, self.parent[b, n], self.action[b, n]]
+        has_root = self.node_count > 0
+        out[has_root, 0] = self.root[field][has_root]
+        return out
+
+    @property
+    def visits(self) -> np.ndarray:  # [B, N] int32, including virtual visits in flight
+        return self.node_stats("visits")
+
+    @property
+    def value_sum(self) -> np.ndarray:  # [B, N] float32, view of the player who moved in
+        return self.node_stats("value")
+
+    @property
+    def proven(self) -> np.ndarray:  # [B, N] int8, exact value (same view) or UNKNOWN
+        return self.node_stats("proven")
+
+    @property
+    def expanded(self) -> np.ndarray:  # [B, N] bool, priors and legal moves are set
+        return self.node_stats("status") != NEW
+
+    @property
+    def terminal(self) -> np.ndarray:  # [B, N] bool
+        return self.node_stats("status") == TERMINAL
+
 
 def new_tree(batch: int, capacity: int, num_actions: int, state_size: int) -> Tree:
     """Allocate B empty trees of `capacity` nodes each."""
     b, n, a = batch, capacity, num_actions
+    edges = np.zeros((b, n, a), EDGE)
+    edges["child"], edges["proven"] = -1, UNKNOWN
+    root = np.zeros(b, EDGE)
+    root["proven"] = UNKNOWN
     return Tree(
         node_count=np.zeros(b, np.int32), parent=np.full((b, n), -1, np.int32),
-        action=np.full((b, n), -1, np.int32), children=np.full((b, n, a), -1, np.int32),
-        legal=np.zeros((b, n, a), np.bool_), prior=np.zeros((b, n, a), np.float32),
-        visits=np.zeros((b, n), np.int32), value_sum=np.zeros((b, n), np.float32),
-        edge_visits=np.zeros((b, n, a), np.int32), edge_value=np.zeros((b, n, a), np.float32),
-        edge_proven=np.full((b, n, a), UNKNOWN, np.int8),
-        raw_value=np.zeros((b, n), np.float32), expanded=np.zeros((b, n), np.bool_),
-        terminal=np.zeros((b, n), np.bool_), proven=np.full((b, n), UNKNOWN, np.int8),
-        states=np.zeros((b, n, state_size), np.int64))
-
-
-@njit(cache=True, inline="always")
-def add_visit(t, b, node, visits, value):
-    """Add visits and value to node and to the edge that leads to it."""
-    t.visits[b, node] += visits
-    t.value_sum[b, node] += value
-    parent = t.parent[b, node]
-    if parent >= 0:
-        a = t.action[b, node]
-        t.edge_visits[b, parent, a] += visits
-        t.edge_value[b, parent, a] += value
-
-
-@njit(cache=True, inline="always")
-def set_proven(t, b, node, value):
-    t.proven[b, node] = value
-    parent = t.parent[b, node]
-    if parent >= 0:
-        t.edge_proven[b, parent, t.action[b, node]] = value
+        action=np.full((b, n), -1, np.int32), edges=edges, root=root,
+        raw_value=np.zeros((b, n), np.float32), states=np.zeros((b, n, state_size), np.int64))
 
 
 def tree_bytes(tree: Tree) -> int:
@@ -84,22 +127,22 @@ def tree_bytes(tree: Tree) -> int:
     return sum(a.nbytes for a in tree)
 
 
-@njit(cache=True)
-def _clear_node(t, b, n):
-    t.parent[b, n] = -1
-    t.action[b, n] = -1
-    t.children[b, n] = -1
-    t.legal[b, n] = False
-    t.prior[b, n] = 0.0
-    t.visits[b, n] = 0
-    t.value_sum[b, n] = 0.0
-    t.edge_visits[b, n] = 0
-    t.edge_value[b, n] = 0.0
-    t.edge_proven[b, n] = UNKNOWN
-    t.raw_value[b, n] = 0.0
-    t.expanded[b, n] = False
-    t.terminal[b, n] = False
-    t.proven[b, n] = UNKNOWN
+@njit(cache=True, inline="always")
+def edge_at(t, b, parent, action):
+    """The record that holds the statistics of the node reached by action from parent
+    (parent -1: the root)."""
+    return t.root[b] if parent < 0 else t.edges[b, parent, action]
+
+
+@njit(cache=True, inline="always")
+def clear_edge(e):
+    e.child = -1
+    e.visits = 0
+    e.value = 0.0
+    e.prior = 0.0
+    e.proven = UNKNOWN
+    e.legal = False
+    e.status = NEW
 
 
 @njit(cache=True)
@@ -108,12 +151,17 @@ def alloc_node(t, b, parent, action):
     n = t.node_count[b]
     if n >= t.parent.shape[1]:
         return -1
-    _clear_node(t, b, n)
+    for a in range(t.edges.shape[2]):
+        clear_edge(t.edges[b, n, a])
+    t.raw_value[b, n] = 0.0
     t.node_count[b] = n + 1
     t.parent[b, n] = parent
     t.action[b, n] = action
     if parent >= 0:
-        t.children[b, parent, action] = n
+        t.edges[b, parent, action].child = n
+    else:
+        clear_edge(t.root[b])
+        t.root[b].child = n
     return n
 
 
@@ -152,26 +200,19 @@ def _compact(t, b, new_root, inside):
     """
     count = t.node_count[b]
     new_index = np.cumsum(inside[:count]).astype(np.int32) - 1
+    t.root[b] = t.edges[b, t.parent[b, new_root], t.action[b, new_root]]
+    t.root[b].child = 0
     for n in range(new_root, count):
         if not inside[n]:
             continue
         m = new_index[n]
         t.parent[b, m] = -1 if n == new_root else new_index[t.parent[b, n]]
         t.action[b, m] = -1 if n == new_root else t.action[b, n]
-        for a in range(t.children.shape[2]):
-            child = t.children[b, n, a]
-            t.children[b, m, a] = -1 if child < 0 else new_index[child]
-        t.legal[b, m] = t.legal[b, n]
-        t.prior[b, m] = t.prior[b, n]
-        t.visits[b, m] = t.visits[b, n]
-        t.value_sum[b, m] = t.value_sum[b, n]
-        t.edge_visits[b, m] = t.edge_visits[b, n]
-        t.edge_value[b, m] = t.edge_value[b, n]
-        t.edge_proven[b, m] = t.edge_proven[b, n]
+        for a in range(t.edges.shape[2]):
+            t.edges[b, m, a] = t.edges[b, n, a]
+            child = t.edges[b, n, a].child
+            t.edges[b, m, a].child = -1 if child < 0 else new_index[child]
         t.raw_value[b, m] = t.raw_value[b, n]
-        t.expanded[b, m] = t.expanded[b, n]
-        t.terminal[b, m] = t.terminal[b, n]
-        t.proven[b, m] = t.proven[b, n]
         t.states[b, m] = t.states[b, n]
     t.node_count[b] = new_index[count - 1] + 1
 
@@ -187,7 +228,7 @@ def advance_roots(t, actions, next_states, max_kept):
     inside = np.zeros(t.parent.shape[1], np.bool_)
     reused = np.zeros(batch, np.bool_)
     for b in range(batch):
-        child = t.children[b, 0, actions[b]] if t.node_count[b] > 0 else -1
+        child = t.edges[b, 0, actions[b]].child if t.node_count[b] > 0 else -1
         if child >= 0 and _mark_subtree(t, b, child, inside) <= max_kept:
             _compact(t, b, child, inside)
             reused[b] = True

@@ -3,98 +3,105 @@ import numpy as np
 from numba import njit
 
 from games.interface import ONGOING
-from mcts.select import COLLISION
-from mcts.tree import UNKNOWN, add_visit, set_proven
+from mcts.select import COLLISION, NEW_LEAF, walk_edge
+from mcts.tree import EXPANDED, TERMINAL, UNKNOWN
 
 
 @njit(cache=True, inline="always")
-def _expand(t, b, node, mask, outcome, prior, value):
-    """Set a new node's legal moves and priors; return its value for the player to move."""
-    t.expanded[b, node] = True
-    t.legal[b, node] = mask
+def _expand(t, b, node, e, mask, outcome, prior, value):
+    """Set a new node's legal moves and priors (e: its record); return its value for the
+    player to move."""
+    e.status = EXPANDED
+    for a in range(mask.shape[0]):
+        t.edges[b, node, a].legal = mask[a]
     if outcome != ONGOING:
-        t.terminal[b, node] = True
-        set_proven(t, b, node, -outcome)
+        e.status = TERMINAL
+        e.proven = -outcome
         return np.float32(outcome)
     total = 0.0
     for a in range(mask.shape[0]):
         total += prior[a] if mask[a] else 0.0
     for a in range(mask.shape[0]):
         if not mask[a]:
-            t.prior[b, node, a] = 0.0
+            t.edges[b, node, a].prior = 0.0
         elif total > 0.0:
-            t.prior[b, node, a] = prior[a] / total
+            t.edges[b, node, a].prior = prior[a] / total
         else:
-            t.prior[b, node, a] = 1.0 / mask.sum()
+            t.edges[b, node, a].prior = 1.0 / mask.sum()
     t.raw_value[b, node] = value
     return value
 
 
 @njit(cache=True, inline="always")
-def _prove_upwards(t, b, node):
-    """Propagate an exact value from node to its ancestors while they become proven.
+def _prove_upwards(t, w, i):
+    """Propagate an exact value from walk i's leaf to its ancestors while they become proven.
 
     A parent is won for its mover when one child is a proven win for that mover, and decided
     when all its legal children are proven: then it is worth the best of them.
     """
-    while node > 0 and t.proven[b, node] != UNKNOWN:
-        parent = t.parent[b, node]
-        if t.proven[b, node] == 1:
-            set_proven(t, b, parent, -1)
+    b = w.tree[i]
+    d = w.depth[i]
+    while d > 0 and walk_edge(t, w, i, d).proven != UNKNOWN:
+        parent = w.path[i, d - 1]
+        if walk_edge(t, w, i, d).proven == 1:
+            walk_edge(t, w, i, d - 1).proven = -1
         else:
             best = -1
-            for a in range(t.children.shape[2]):
-                if t.legal[b, parent, a]:
-                    if t.edge_proven[b, parent, a] == UNKNOWN:
+            for a in range(t.edges.shape[2]):
+                e = t.edges[b, parent, a]
+                if e.legal:
+                    if e.proven == UNKNOWN:
                         return
-                    best = max(best, t.edge_proven[b, parent, a])
-            set_proven(t, b, parent, -best)
-        node = parent
+                    best = max(best, e.proven)
+            walk_edge(t, w, i, d - 1).proven = -best
+        d -= 1
 
 
 @njit(cache=True, inline="always")
-def _backup_path(t, b, leaf, value, virtual_loss):
-    """Add the leaf's value (view of its player to move) along the path, settling virtual loss."""
+def _backup_walk(t, w, i, value, virtual_loss):
+    """Add the leaf's value (view of its player to move) along walk i, settling virtual loss."""
     q = -value
-    node = leaf
-    while node >= 0:
-        add_visit(t, b, node, 0, q + virtual_loss)
+    for d in range(w.depth[i], -1, -1):
+        walk_edge(t, w, i, d).value += q + virtual_loss
         q = -q
-        node = t.parent[b, node]
 
 
 @njit(cache=True, inline="always")
-def _revert_path(t, b, leaf, virtual_loss):
-    node = leaf
-    while node >= 0:
-        add_visit(t, b, node, -1, virtual_loss)
-        node = t.parent[b, node]
+def _revert_walk(t, w, i, virtual_loss):
+    for d in range(w.depth[i], -1, -1):
+        e = walk_edge(t, w, i, d)
+        e.visits -= 1
+        e.value += virtual_loss
 
 
-@njit(cache=True)
-def backup(t, remaining, new_tree, new_node, leaf_states, masks, outcomes, priors, values,
-           other_tree, other_node, other_kind, virtual_loss, solver):
-    """Expand the new leaves with their evaluation and back every leaf's value up its path.
-
-    New leaf i is tree new_tree[i], node new_node[i], with state leaf_states[i], legal mask
-    masks[i], outcome outcomes[i] (ONGOING or exact), and evaluator output priors[i], values[i]
-    (ignored for finished games, which are scored from the rules).
-    """
-    for i in range(new_tree.shape[0]):
-        b, node = new_tree[i], new_node[i]
-        t.states[b, node] = leaf_states[i]
-        value = _expand(t, b, node, masks[i], outcomes[i], priors[i], values[i])
-        _backup_path(t, b, node, value, virtual_loss)
-        if solver and t.terminal[b, node]:
-            _prove_upwards(t, b, node)
+@njit(cache=True, inline="always")
+def settle_tree(t, w, start, end, first_leaf, remaining, masks, outcomes, priors, values,
+                virtual_loss, solver):
+    """Settle walks start..end-1 of w (all in one tree): first the new leaves, numbered from
+    first_leaf, expanded with their evaluation and backed up; then the others, backed up with
+    their exact value (KNOWN) or given back (COLLISION). Returns the next leaf number."""
+    j = first_leaf
+    for i in range(start, end):
+        if w.kind[i] != NEW_LEAF:
+            continue
+        b, d = w.tree[i], w.depth[i]
+        node = w.path[i, d]
+        e = walk_edge(t, w, i, d)
+        t.states[b, node] = w.leaf_states[j]
+        value = _expand(t, b, node, e, masks[j], outcomes[j], priors[j], values[j])
+        _backup_walk(t, w, i, value, virtual_loss)
+        if solver and e.status == TERMINAL:
+            _prove_upwards(t, w, i)
         remaining[b] -= 1
-    for i in range(other_tree.shape[0]):
-        b, node = other_tree[i], other_node[i]
-        if other_kind[i] == COLLISION:
-            _revert_path(t, b, node, virtual_loss)
-        else:
-            _backup_path(t, b, node, np.float32(-t.proven[b, node]), virtual_loss)
-            remaining[b] -= 1
+        j += 1
+    for i in range(start, end):
+        if w.kind[i] == COLLISION:
+            _revert_walk(t, w, i, virtual_loss)
+        elif w.kind[i] != NEW_LEAF:
+            _backup_walk(t, w, i, np.float32(-walk_edge(t, w, i, w.depth[i]).proven),
+                         virtual_loss)
+            remaining[w.tree[i]] -= 1
+    return j
 
 
 @njit(cache=True)
@@ -102,5 +109,7 @@ def expand_roots(t, rows, masks, outcomes, priors, values):
     """Expand the (new) roots of trees rows[i] with their evaluation; counts as their first visit."""
     for i in range(rows.shape[0]):
         b = rows[i]
-        value = _expand(t, b, 0, masks[i], outcomes[i], priors[i], values[i])
-        add_visit(t, b, 0, 1, -value)
+        e = t.root[b]
+        value = _expand(t, b, 0, e, masks[i], outcomes[i], priors[i], values[i])
+        e.visits += 1
+        e.value += -value

@@ -1,0 +1,40 @@
+"""One batched search step as one kernel: in each tree, settle the walks of the last step, then
+walk it again (while the tree is still in cache)."""
+from numba import njit
+
+from mcts.select import NEW_LEAF, walk
+from mcts.update import settle_tree
+
+import numpy as np
+
+
+@njit(cache=True)
+def step(t, done, walks, remaining, masks, outcomes, priors, values, leaves_per_tree, method,
+         c_init, c_base, fpu_reduction, solver, gumbel_score, visit_table, c_visit, c_scale,
+         virtual_loss):
+    """Settle the walks `done` (their new leaves evaluated: masks, outcomes, priors, values in
+    leaf order), then make up to leaves_per_tree new walks in each tree with remaining[b] > 0
+    simulations into `walks`, with the states and actions of the new leaves. Returns (walks
+    made, new leaves among them)."""
+    scratch = np.empty(t.edges.shape[2], np.float32)
+    n_done, i_done, leaf = done.count[0], 0, 0
+    n, n_new = 0, 0
+    for b in range(t.parent.shape[0]):  # tree by tree, so that each stays in cache
+        start = i_done
+        while i_done < n_done and done.tree[i_done] == b:
+            i_done += 1
+        if i_done > start:
+            leaf = settle_tree(t, done, start, i_done, leaf, remaining, masks, outcomes, priors,
+                               values, virtual_loss, solver)
+        for k in range(min(leaves_per_tree, remaining[b])):
+            kind = walk(t, b, walks, n, remaining, method, c_init, c_base, fpu_reduction,
+                        solver, gumbel_score, visit_table, c_visit, c_scale, virtual_loss,
+                        scratch)
+            if kind == NEW_LEAF:
+                d = walks.depth[n]
+                walks.leaf_states[n_new] = t.states[b, walks.path[n, d - 1]]
+                walks.leaf_actions[n_new] = walks.path_action[n, d]
+                n_new += 1
+            n += 1
+    walks.count[0], walks.count[1] = n, n_new
+    return n, n_new

@@ -1,12 +1,14 @@
 """The batched search loop: select (numba) -> play + encode (game) -> evaluate -> backup (numba).
 
-Python runs once per step for all B trees, never once per node.
+Python runs once per step for all B trees, never once per node. The backup of one step and the
+selection of the next are one kernel call (`mcts.step`), tree by tree.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numba
 import numpy as np
 
 from games import ONGOING, Game
@@ -52,6 +54,14 @@ class SearchResult(NamedTuple):
     proven: np.ndarray  # [B] int8, exact root value for the player to move, or UNKNOWN
 
 
+def compiled(kernel, args):
+    """kernel's machine code for the types of args (compiled or loaded from numba's cache), as a
+    function that skips numba's type dispatch: every call must pass arguments of exactly these
+    types, C-contiguous where args are (the search's named tuples of arrays make that dispatch
+    cost more than the kernel itself at small batches)."""
+    return kernel.compile(tuple(numba.typeof(a) for a in args))
+
+
 class Searcher:
     """B trees searched together for one game with one evaluator."""
 
@@ -61,11 +71,15 @@ class Searcher:
         budget = max(config.simulations, 1) + config.leaves_per_tree
         self.tree: Tree = new_tree(batch, 2 * budget + 1, game.num_actions, game.state_size)
         self.rng = np.random.default_rng(seed)
-        # the walks of two steps: one being made while the other is settled
-        walks, depth = batch * config.leaves_per_tree, game.max_moves + 1
-        self._walks = [new_walks(walks, depth, game.state_size) for _ in range(2)]
+        self._walks = self._new_walks()
+        # masks, outcomes, priors and values of no leaves, for a step with nothing to settle
         self._no_leaves = (np.zeros((0, game.num_actions), np.bool_), np.zeros(0, np.int8),
                            np.zeros((0, game.num_actions), np.float32), np.zeros(0, np.float32))
+
+    def _new_walks(self):
+        """The walks of two steps: one being made while the other is settled."""
+        walks = self.tree.batch * self.config.leaves_per_tree
+        return [new_walks(walks, self.game.max_moves + 1, self.game.state_size) for _ in range(2)]
 
     def set_roots(self, states: np.ndarray, rows: np.ndarray | None = None) -> None:
         """Start fresh trees at states ([n, S]) in rows (default: all trees)."""
@@ -96,16 +110,25 @@ class Searcher:
             gumbel_score = np.zeros((t.batch, game.num_actions), np.float32)
             table = np.zeros((t.batch, 1), np.int32)
         remaining = np.where(live, cfg.simulations, 0).astype(np.int64)
+        if len(self._walks[0].tree) < t.batch * cfg.leaves_per_tree:  # the config was changed
+            self._walks = self._new_walks()
         done, walks = self._walks
         done.count[:] = 0
-        n_walks, n_new = self._step(done, walks, remaining, self._no_leaves, gumbel_score, table)
+        settings = (cfg.leaves_per_tree, GUMBEL if cfg.method == "gumbel" else PUCT, cfg.c_init,
+                    cfg.c_base, cfg.fpu_reduction, cfg.solver, gumbel_score, table,
+                    cfg.gumbel_c_visit, cfg.gumbel_c_scale, cfg.virtual_loss)
+        args = (t, done, walks, remaining, *self._no_leaves, *settings)
+        step_kernel = compiled(step, args)
+        n_walks, n_new = step_kernel(*args)
         while n_walks > 0:  # select -> play and evaluate the new leaves -> settle and select
             leaves = walks.leaf_states[:n_new]
             game.play(leaves, walks.leaf_actions[:n_new])
             masks, outcomes = game.legal_masks(leaves), game.outcomes(leaves)
-            evaluated = (masks, outcomes, *self._evaluate(leaves, masks, outcomes))
+            priors, values = self._evaluate(leaves, masks, outcomes)
             done, walks = walks, done
-            n_walks, n_new = self._step(done, walks, remaining, evaluated, gumbel_score, table)
+            n_walks, n_new = step_kernel(  # one kernel: settle `done`, then the next walks
+                t, done, walks, remaining, np.ascontiguousarray(masks, np.bool_),
+                np.ascontiguousarray(outcomes, np.int8), priors, values, *settings)
         return self._result(gumbel_score)
 
     def _expand_unexpanded_roots(self) -> None:
@@ -123,22 +146,14 @@ class Searcher:
         live = outcomes == ONGOING
         if len(states) and live.all():  # the usual case: no copies
             priors, values = self.evaluate(states, masks)
-            return np.asarray(priors, np.float32), np.asarray(values, np.float32)
+            return (np.ascontiguousarray(priors, np.float32),
+                    np.ascontiguousarray(values, np.float32))
         priors = np.zeros(masks.shape, np.float32)
         values = np.zeros(len(states), np.float32)
         live = np.flatnonzero(live)
         if len(live):
             priors[live], values[live] = self.evaluate(states[live], masks[live])
         return priors, values
-
-    def _step(self, done, walks, remaining, evaluated, gumbel_score, table):
-        """Settle the walks `done` with their leaves' (masks, outcomes, priors, values), then
-        make the next walks; returns (walks made, new leaves among them)."""
-        cfg = self.config
-        return step(self.tree, done, walks, remaining, *evaluated, cfg.leaves_per_tree,
-                    GUMBEL if cfg.method == "gumbel" else PUCT, cfg.c_init, cfg.c_base,
-                    cfg.fpu_reduction, cfg.solver, gumbel_score, table, cfg.gumbel_c_visit,
-                    cfg.gumbel_c_scale, cfg.virtual_loss)
 
     def _result(self, gumbel_score) -> SearchResult:
         t, cfg = self.tree, self.config

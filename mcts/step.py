@@ -1,11 +1,15 @@
 """One batched search step as one kernel: in each tree, settle the walks of the last step, then
-walk it again (while the tree is still in cache)."""
+walk it again (while the tree is still in cache).
+
+numba's cache keys a kernel by its own file only, and this one compiles in the code of
+select.py, update.py and tree.py: after editing those, delete mcts/__pycache__ (or touch this
+file) so that the edit takes effect.
+"""
+import numpy as np
 from numba import njit
 
 from mcts.select import NEW_LEAF, walk
 from mcts.update import settle_tree
-
-import numpy as np
 
 
 @njit(cache=True)

@@ -41,6 +41,10 @@ class Settings:
     search_simulations: int = 800  # per position and per move, ours and OpenSpiel's
     search_batches: tuple[int, ...] = (1, 64, 256)  # batch sizes for the tree's own rate
     search_repeats: int = 3  # timed repeats of each search measurement (median reported)
+    net_game: str = "connect4"  # the game whose default network the network benchmarks use
+    inference_batches: tuple[int, ...] = (32, 64, 128, 256)
+    selfplay_games: int = 256  # games of real self-play timed (one batch of the config's B)
+    train_steps: int = 30  # trainer steps timed
 
 
 @dataclass
@@ -274,10 +278,116 @@ def bench_search(s: Settings) -> Result:
     return Result(rows, notes)
 
 
+# ---- network: inference limit, self-play against it, trainer --------------------------------
+
+def _default_net(s: Settings):
+    from engine.config import load_config
+    from engine.network import build_network
+
+    cfg = load_config(s.net_game)
+    game = games.get(s.net_game)
+    return game, cfg, build_network(game, cfg.network).eval()
+
+
+def _inference_rows(game, net, batches, thread_counts):
+    import torch
+
+    from engine.network import InferenceSettings, measure_inference
+
+    rows, before = [], torch.get_num_threads()
+    for threads in thread_counts:
+        torch.set_num_threads(threads)
+        for batch in batches:
+            for bf16 in (False, True):
+                for channels_last in (False, True):
+                    rate = measure_inference(net, game, batch,
+                                             InferenceSettings(channels_last, bf16), 0.3)
+                    rows.append({"threads": threads, "batch": batch,
+                                 "precision": "bf16" if bf16 else "fp32",
+                                 "layout": "channels_last" if channels_last else "contiguous",
+                                 "positions/s": rate})
+    torch.set_num_threads(before)
+    return rows
+
+
+def bench_inference(s: Settings) -> Result:
+    """Bare forward passes of the default network: the limit of network-guided search."""
+    game, cfg, net = _default_net(s)
+    cores = len(os.sched_getaffinity(0))
+    rows = _inference_rows(game, net, s.inference_batches, sorted({1, cores}))
+    best = max(rows, key=lambda r: r["positions/s"])
+    return Result(rows, [f"{s.net_game} default network: {cfg.network.blocks} blocks x "
+                         f"{cfg.network.channels} channels, torch.inference_mode; best: "
+                         f"{best['positions/s']:,.0f}/s at batch {best['batch']}, "
+                         f"{best['threads']} threads, {best['precision']}, {best['layout']}"])
+
+
+def bench_selfplay(s: Settings) -> Result:
+    """Real self-play with the default config: network evaluations/s against the best bare
+    inference rate at a batch no larger than self-play's, measured in the same run."""
+    import torch
+
+    from engine.network import NetworkEvaluator, choose_inference
+    from engine.selfplay import play_games
+
+    game, cfg, net = _default_net(s)
+    batch = cfg.selfplay.games_in_parallel * cfg.search.leaves_per_tree
+    limit_rows = _inference_rows(game, net, [b for b in s.inference_batches if b <= batch]
+                                 or [batch], [torch.get_num_threads()])
+    limit = max(r["positions/s"] for r in limit_rows)
+    settings = choose_inference(net, game, batch)
+    evaluator = NetworkEvaluator(net, game, settings)
+    play_games(game, evaluator, cfg.search, cfg.selfplay, 8, s.seed)  # warm-up: compile
+    evaluator.positions = 0
+    start, cpu_start = time.perf_counter(), time.process_time()
+    _, stats = play_games(game, evaluator, cfg.search, cfg.selfplay, s.selfplay_games, s.seed)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    rate = evaluator.positions / seconds
+    rows = [{"measure": "self-play network evaluations/s", "value": rate},
+            {"measure": "best bare inference/s (batch <= self-play's)", "value": limit},
+            {"measure": "ratio", "value": rate / limit},
+            {"measure": "self-play positions (moves)/s", "value": stats.moves / seconds},
+            {"measure": "games/s", "value": stats.games / seconds},
+            {"measure": "cores busy (CPU time / wall time)", "value": cpu / seconds}]
+    return Result(rows, [f"{s.net_game}, default config: B={cfg.selfplay.games_in_parallel}, "
+                         f"{cfg.search.simulations} simulations/move, {s.selfplay_games} games; "
+                         f"chosen inference: {settings.describe()}; untrained network"])
+
+
+def bench_train(s: Settings) -> Result:
+    """Trainer samples/s on the default network and config (random replay data)."""
+    from engine.replay import ReplayBuffer
+    from engine.selfplay import Trajectory
+    from engine.trainer import make_optimizer, train
+
+    game, cfg, net = _default_net(s)
+    rng = np.random.default_rng(s.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        replay = ReplayBuffer(game, cfg.replay, Path(tmp))
+        states = np.repeat(game.new_states(1), 4096, axis=0)
+        policies = np.full((4096, game.num_actions), 1 / game.num_actions, np.float32)
+        replay.add([Trajectory(states, policies, rng.choice([-1.0, 1.0], 4096).astype(np.float32))])
+        tcfg = cfg.trainer.__class__(**{**cfg.trainer.__dict__,
+                                        "steps_per_generation": s.train_steps})
+        optimizer = make_optimizer(net, tcfg)
+        train(net, optimizer, replay, cfg.trainer.__class__(**{**tcfg.__dict__,
+                                                               "steps_per_generation": 2}), 1, rng)
+        start = time.perf_counter()
+        train(net, optimizer, replay, tcfg, 1, rng)
+        seconds = time.perf_counter() - start
+    return Result([{"measure": "trainer samples/s", "value": s.train_steps * tcfg.batch_size
+                    / seconds}, {"measure": "steps/s", "value": s.train_steps / seconds}],
+                  [f"batch {tcfg.batch_size}, SGD with momentum, with replay sampling and "
+                   "symmetries"])
+
+
 BENCHMARKS: dict[str, Callable[[Settings], Result]] = {
     "rules": bench_rules,
     "compile": bench_compile,
     "search": bench_search,
+    "inference": bench_inference,
+    "selfplay": bench_selfplay,
+    "train": bench_train,
 }
 
 

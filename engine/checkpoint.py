@@ -44,11 +44,13 @@ class Checkpoint:
     generation: int
     config: dict  # the run's resolved config (Config.to_dict())
     weights: dict  # the network's state_dict
+    optimizer: dict | None = None  # the trainer's optimizer state_dict, to resume exactly
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
         meta = {"game": self.game, "generation": self.generation, "config": self.config}
-        torch.save({"meta": json.dumps(meta), "weights": self.weights}, buf)
+        torch.save({"meta": json.dumps(meta), "weights": self.weights,
+                    "optimizer": self.optimizer}, buf)
         payload = buf.getvalue()
         return MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
 
@@ -72,7 +74,7 @@ def load_checkpoint(path: str | Path, game: str | None = None) -> Checkpoint:
         content = torch.load(io.BytesIO(payload), weights_only=True)
         meta = json.loads(content["meta"])
         ckpt = Checkpoint(meta["game"], int(meta["generation"]), meta["config"],
-                          content["weights"])
+                          content["weights"], content.get("optimizer"))
     except Exception as e:  # noqa: BLE001 - any failure here means a bad file
         raise CheckpointError(f"checkpoint {path} cannot be loaded: {e}") from None
     if game is not None and ckpt.game != game:

@@ -61,6 +61,7 @@ class InferenceSettings:
 
     channels_last: bool = False
     bf16: bool = False
+    threads: int = 0  # torch threads (0 = leave torch's setting)
     positions_per_s: float = 0.0
 
     def describe(self) -> str:
@@ -86,17 +87,22 @@ def measure_inference(net: nn.Module, game: Game, batch: int, settings: Inferenc
     return count * batch / (time.perf_counter() - start)
 
 
-def choose_inference(net: nn.Module, game: Game, batch: int) -> InferenceSettings:
-    """Try fp32/bf16 x contiguous/channels-last at this batch; keep the fastest."""
+def choose_inference(net: nn.Module, game: Game, batch: int,
+                     thread_counts: tuple[int, ...] = ()) -> InferenceSettings:
+    """Try fp32/bf16 x contiguous/channels-last (x each of thread_counts) at this batch; keep
+    the fastest and leave torch set to its thread count."""
     was_training = net.training
     net.eval()
     best = InferenceSettings()
-    for bf16 in (False, True):
-        for channels_last in (False, True):
-            trial = InferenceSettings(channels_last, bf16)
-            rate = measure_inference(net, game, batch, trial, seconds=0.2)
-            if rate > best.positions_per_s:
-                best = InferenceSettings(channels_last, bf16, rate)
+    for threads in thread_counts or (torch.get_num_threads(),):
+        torch.set_num_threads(threads)
+        for bf16 in (False, True):
+            for channels_last in (False, True):
+                trial = InferenceSettings(channels_last, bf16, threads)
+                rate = measure_inference(net, game, batch, trial, seconds=0.2)
+                if rate > best.positions_per_s:
+                    best = InferenceSettings(channels_last, bf16, threads, rate)
+    torch.set_num_threads(best.threads)
     net.to(memory_format=torch.channels_last if best.channels_last else torch.contiguous_format)
     net.train(was_training)
     return best

@@ -45,6 +45,7 @@ class RunState:
     games: int = 0
     positions: int = 0
     best_generation: int = 0
+    replay_shards: int | None = None  # shards of complete generations (later ones are dropped)
     minutes: float = 0.0
     last_gate: dict = field(default_factory=dict)
     elo: dict = field(default_factory=dict)  # anchor name -> [elo, low, high] of the best net
@@ -81,8 +82,8 @@ class RunLock:
         os.close(self.fd)
 
 
-def open_run(run_dir: Path, config: Config) -> tuple[Config, RunState]:
-    """Create the run directory or check that it belongs to this config, and read its state."""
+def check_run(run_dir: Path, config: Config) -> RunState:
+    """Check that run_dir is new or belongs to this config, and read its state. Writes nothing."""
     config_path, state_path = run_dir / "config.json", run_dir / "state.json"
     if config_path.exists():
         try:
@@ -98,10 +99,29 @@ def open_run(run_dir: Path, config: Config) -> tuple[Config, RunState]:
                            f"with: {'; '.join(changes)} (use a new --run-dir)")
     elif run_dir.exists() and any(p.name != "lock" for p in run_dir.iterdir()):
         raise RunError(f"{run_dir} is not empty and holds no zeroplay run")
+    return RunState.load(state_path) if state_path.exists() else RunState()
+
+
+def open_run(run_dir: Path, config: Config) -> RunState:
+    """check_run, then create the directory and write the resolved config into it."""
+    state = check_run(run_dir, config)
     run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write(config_path, config.to_json().encode())
-    state = RunState.load(state_path) if state_path.exists() else RunState()
-    return config, state
+    atomic_write(run_dir / "config.json", config.to_json().encode())
+    return state
+
+
+def _trim_metrics(path: Path, generation: int) -> None:
+    """Drop metrics of generations after the last complete one, and a torn last line."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line)["generation"] <= generation:
+                kept.append(line)
+        except (ValueError, KeyError):
+            pass
+    atomic_write(path, "".join(f"{line}\n" for line in kept).encode())
 
 
 def _log(message: str) -> None:
@@ -120,21 +140,27 @@ class Pipeline:
             _log(message)
 
     def run(self) -> RunState:
+        check_run(self.run_dir, self.config)  # refuse a foreign directory before touching it
         with RunLock(self.run_dir):
             return self._run()
 
     def _run(self) -> RunState:
         cfg, game, run_dir = self.config, self.game, self.run_dir
-        cfg, state = open_run(run_dir, cfg)
+        state = open_run(run_dir, cfg)
         torch.manual_seed(cfg.pipeline.seed + state.generation)
-        if cfg.pipeline.threads:
-            torch.set_num_threads(cfg.pipeline.threads)
         best_net, candidate = self._load_networks(state)
         optimizer = make_optimizer(candidate, cfg.trainer)
-        settings = choose_inference(best_net, game, cfg.selfplay.games_in_parallel)
+        if (run_dir / "candidate.ckpt").exists():
+            saved = load_checkpoint(run_dir / "candidate.ckpt", game.name).optimizer
+            if saved:
+                optimizer.load_state_dict(saved)
+        threads = ((cfg.pipeline.threads,) if cfg.pipeline.threads
+                   else tuple(sorted({1, len(os.sched_getaffinity(0))})))
+        settings = choose_inference(best_net, game, cfg.selfplay.games_in_parallel, threads)
         self.log(f"inference: {settings.describe()}")
-        (run_dir / "inference.json").write_text(json.dumps(settings.__dict__))
-        replay = ReplayBuffer(game, cfg.replay, run_dir / "replay")
+        atomic_write(run_dir / "inference.json", json.dumps(settings.__dict__).encode())
+        replay = ReplayBuffer(game, cfg.replay, run_dir / "replay", state.replay_shards)
+        _trim_metrics(run_dir / "metrics.jsonl", state.generation)
         from torch.utils.tensorboard import SummaryWriter
         writer = SummaryWriter(str(run_dir / "tb"))
         start, minutes_before = time.time(), state.minutes
@@ -150,6 +176,7 @@ class Pipeline:
                                           cfg.selfplay.games_per_generation,
                                           seed=int(rng.integers(2**31)))
             replay.add(trajectories)
+            state.replay_shards = replay.next_shard
             sp_seconds = time.time() - t0
             state.games += sp.games
             state.positions += sp.positions
@@ -165,7 +192,7 @@ class Pipeline:
             record.update(train(candidate, optimizer, replay, cfg.trainer, gen, rng))
             record["train_seconds"] = time.time() - t0
             self._save(candidate, gen, run_dir / "checkpoints" / f"gen_{gen:04d}.ckpt")
-            self._save(candidate, gen, run_dir / "candidate.ckpt")
+            self._save(candidate, gen, run_dir / "candidate.ckpt", optimizer)
             t0 = time.time()
             promote, result, reason = gate(game, self._player(candidate, "candidate"),
                                            self._player(best_net, "best"), cfg.arena,
@@ -183,8 +210,8 @@ class Pipeline:
             state.generation = gen
             state.minutes = minutes_before + (time.time() - start) / 60
             record["minutes"] = state.minutes
-            state.save(run_dir / "state.json")
             self._write_metrics(writer, record)
+            state.save(run_dir / "state.json")  # the generation is complete once this lands
             bar.update(1)
             self.log(f"gen {gen}: {sp.games} games {sp.positions} positions, loss "
                      f"{record['loss']:.3f} (policy {record['policy_loss']:.3f}, value "
@@ -215,10 +242,11 @@ class Pipeline:
         best.eval()
         return best, candidate
 
-    def _save(self, net, generation: int, path: Path) -> None:
+    def _save(self, net, generation: int, path: Path, optimizer=None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         Checkpoint(self.game.name, generation, self.config.to_dict(),
-                   {k: v.detach().clone() for k, v in net.state_dict().items()}).save(path)
+                   {k: v.detach().clone() for k, v in net.state_dict().items()},
+                   optimizer.state_dict() if optimizer else None).save(path)
 
     def _player(self, net, name: str) -> SearchPlayer:
         search = SearchConfig(**{**self.config.search.__dict__, "dirichlet_fraction": 0.0,

@@ -18,7 +18,10 @@ SHARD = re.compile(r"^shard_(\d{6})\.npz$")
 class ReplayBuffer:
     """Positions of the last games, loaded from and saved to `directory` shard by shard."""
 
-    def __init__(self, game: Game, cfg: ReplayConfig, directory: Path):
+    def __init__(self, game: Game, cfg: ReplayConfig, directory: Path,
+                 complete_shards: int | None = None):
+        """Load the shards in directory; with complete_shards, delete the shards numbered from
+        it on (written by a generation that did not complete)."""
         self.game, self.cfg, self.dir = game, cfg, Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.states = np.zeros((0, game.state_size), np.int64)
@@ -28,7 +31,9 @@ class ReplayBuffer:
         self.next_shard = 0
         for path in sorted(self.dir.iterdir()):
             match = SHARD.match(path.name)
-            if match:
+            if match and complete_shards is not None and int(match.group(1)) >= complete_shards:
+                path.unlink()
+            elif match:
                 self._append(*_read_shard(path))
                 self.next_shard = int(match.group(1)) + 1
 

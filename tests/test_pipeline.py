@@ -172,7 +172,9 @@ def test_a_foreign_directory_is_not_taken_over(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(RunError, match="not empty"):
         open_run(tmp_path, tiny_config())
-    assert not (tmp_path / "config.json").exists()
+    with pytest.raises(RunError, match="not empty"):
+        Pipeline(tiny_config(), tmp_path, quiet=True).run()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]  # not even a lock
 
 
 # ---- learning on a tiny budget -------------------------------------------------------------------

@@ -129,7 +129,6 @@ def run_bench(args) -> int:
     return 0
 
 
-
 # ---- train / status ------------------------------------------------------------------------------
 
 def add_train(subparsers) -> None:

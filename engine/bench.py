@@ -323,35 +323,42 @@ def bench_inference(s: Settings) -> Result:
 
 
 def bench_selfplay(s: Settings) -> Result:
-    """Real self-play with the default config: network evaluations/s against the best bare
-    inference rate at a batch no larger than self-play's, measured in the same run."""
+    """Real self-play with the default config, in one process and in one process per core:
+    network evaluations/s against the best bare inference rate at a batch no larger than
+    self-play's (any thread count, precision and layout), measured in the same run."""
     import torch
 
-    from engine.network import NetworkEvaluator, choose_inference
-    from engine.selfplay import play_games
+    from engine.backends import LocalSelfPlay, ProcessSelfPlay
+    from engine.network import choose_inference
 
     game, cfg, net = _default_net(s)
+    cores = len(os.sched_getaffinity(0))
     batch = cfg.selfplay.games_in_parallel * cfg.search.leaves_per_tree
     limit_rows = _inference_rows(game, net, [b for b in s.inference_batches if b <= batch]
-                                 or [batch], [torch.get_num_threads()])
+                                 or [batch], sorted({1, cores}))
     limit = max(r["positions/s"] for r in limit_rows)
-    settings = choose_inference(net, game, batch)
-    evaluator = NetworkEvaluator(net, game, settings)
-    play_games(game, evaluator, cfg.search, cfg.selfplay, 8, s.seed)  # warm-up: compile
-    evaluator.positions = 0
-    start, cpu_start = time.perf_counter(), time.process_time()
-    _, stats = play_games(game, evaluator, cfg.search, cfg.selfplay, s.selfplay_games, s.seed)
-    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    rate = evaluator.positions / seconds
-    rows = [{"measure": "self-play network evaluations/s", "value": rate},
-            {"measure": "best bare inference/s (batch <= self-play's)", "value": limit},
-            {"measure": "ratio", "value": rate / limit},
-            {"measure": "self-play positions (moves)/s", "value": stats.moves / seconds},
-            {"measure": "games/s", "value": stats.games / seconds},
-            {"measure": "cores busy (CPU time / wall time)", "value": cpu / seconds}]
-    return Result(rows, [f"{s.net_game}, default config: B={cfg.selfplay.games_in_parallel}, "
-                         f"{cfg.search.simulations} simulations/move, {s.selfplay_games} games; "
-                         f"chosen inference: {settings.describe()}; untrained network"])
+    settings = choose_inference(net, game, batch, tuple(sorted({1, cores})))
+    rows = []
+    for workers in sorted({1, cores}):
+        backend = (LocalSelfPlay(cfg, net, settings) if workers == 1
+                   else ProcessSelfPlay(cfg, settings, workers))
+        weights = net.state_dict()
+        backend.play(weights, 2 * workers, s.seed)  # warm-up: compile, start processes
+        start = time.perf_counter()
+        _, stats, evaluations = backend.play(weights, s.selfplay_games, s.seed)
+        seconds = time.perf_counter() - start
+        backend.close()
+        rate = evaluations / seconds
+        rows.append({"processes": workers, "torch threads each": torch.get_num_threads()
+                     if workers == 1 else 1, "evaluations/s": rate,
+                     "per core": rate / cores, "ratio to bare inference": rate / limit,
+                     "moves/s": stats.moves / seconds, "games/s": stats.games / seconds})
+    return Result(rows, [f"{s.net_game}, default config: B={cfg.selfplay.games_in_parallel} "
+                         f"per process, {cfg.search.simulations} simulations/move, "
+                         f"{s.selfplay_games} games; untrained network",
+                         f"bare inference limit: {limit:,.0f} positions/s (best of "
+                         f"{len(limit_rows)} settings at batch <= {batch}); chosen for "
+                         f"self-play: {settings.describe()}"])
 
 
 def bench_train(s: Settings) -> Result:

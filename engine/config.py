@@ -82,6 +82,7 @@ class PipelineConfig:
     minutes: float = 0.0  # stop after this many minutes of wall time (0 = no limit)
     seed: int = 0
     threads: int = 0  # torch threads (0 = decide by measurement)
+    workers: int = 1  # self-play processes, one torch thread each (1 = in the trainer's process)
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ class Config:
 
 SECTIONS = {f.name: f.default_factory for f in dataclasses.fields(Config) if f.name != "game"}
 # settings that may change when a run is resumed: budgets and speed, not what is learned
-RESUMABLE = {"pipeline.generations", "pipeline.minutes", "pipeline.threads"}
+RESUMABLE = {"pipeline.generations", "pipeline.minutes", "pipeline.threads", "pipeline.workers"}
 
 
 def _check_type(where: str, default, value):

@@ -25,12 +25,12 @@ from tqdm import tqdm
 
 import games
 from engine.arena import gate, play_pairs
+from engine.backends import make_selfplay
 from engine.checkpoint import Checkpoint, atomic_write, load_checkpoint
 from engine.config import Config, ConfigError, from_dict, meaning_changes
 from engine.network import NetworkEvaluator, build_network, choose_inference
 from engine.players import RandomPlayer, SearchPlayer, mcts_player
 from engine.replay import ReplayBuffer
-from engine.selfplay import play_games
 from engine.trainer import make_optimizer, train
 from mcts import SearchConfig
 
@@ -156,10 +156,12 @@ class Pipeline:
                 optimizer.load_state_dict(saved)
         threads = ((cfg.pipeline.threads,) if cfg.pipeline.threads
                    else tuple(sorted({1, len(os.sched_getaffinity(0))})))
-        settings = choose_inference(best_net, game, cfg.selfplay.games_in_parallel, threads)
+        settings = self.settings = choose_inference(best_net, game,
+                                                    cfg.selfplay.games_in_parallel, threads)
         self.log(f"inference: {settings.describe()}")
         atomic_write(run_dir / "inference.json", json.dumps(settings.__dict__).encode())
         replay = ReplayBuffer(game, cfg.replay, run_dir / "replay", state.replay_shards)
+        selfplay = make_selfplay(cfg, best_net, settings)
         _trim_metrics(run_dir / "metrics.jsonl", state.generation)
         from torch.utils.tensorboard import SummaryWriter
         writer = SummaryWriter(str(run_dir / "tb"))
@@ -171,10 +173,9 @@ class Pipeline:
             rng = np.random.default_rng([cfg.pipeline.seed, gen])
             record = {"generation": gen}
             t0 = time.time()
-            evaluator = NetworkEvaluator(best_net, game, settings)
-            trajectories, sp = play_games(game, evaluator, cfg.search, cfg.selfplay,
-                                          cfg.selfplay.games_per_generation,
-                                          seed=int(rng.integers(2**31)))
+            trajectories, sp, evaluations = selfplay.play(
+                best_net.state_dict(), cfg.selfplay.games_per_generation,
+                seed=int(rng.integers(2**31)))
             replay.add(trajectories)
             state.replay_shards = replay.next_shard
             sp_seconds = time.time() - t0
@@ -183,7 +184,7 @@ class Pipeline:
             record.update(selfplay_seconds=sp_seconds, games=sp.games, positions=sp.positions,
                           games_per_s=sp.games / sp_seconds,
                           positions_per_s=sp.moves / sp_seconds,
-                          evaluations_per_s=evaluator.positions / sp_seconds,
+                          evaluations_per_s=evaluations / sp_seconds,
                           mean_game_length=float(np.mean(sp.game_lengths)),
                           first_player_score=sp.first_player_score, resigned=sp.resigned,
                           false_resign_rate=sp.false_resigns / max(sp.playthroughs, 1),
@@ -220,6 +221,7 @@ class Pipeline:
                      + "".join(f", Elo vs {k} {v[0]:+.0f}" for k, v in state.elo.items()))
         bar.close()
         writer.close()
+        selfplay.close()
         return state
 
     def _budget_spent(self, state: RunState, start: float, minutes_before: float) -> bool:
@@ -251,7 +253,8 @@ class Pipeline:
     def _player(self, net, name: str) -> SearchPlayer:
         search = SearchConfig(**{**self.config.search.__dict__, "dirichlet_fraction": 0.0,
                                  "simulations": self.config.arena.simulations})
-        return SearchPlayer(self.game, NetworkEvaluator(net, self.game), search, name)
+        return SearchPlayer(self.game, NetworkEvaluator(net, self.game, self.settings), search,
+                            name)
 
     def _rate(self, net, seed: int) -> dict:
         """Elo of a network against the fixed anchors: random play and pure MCTS."""

@@ -1,0 +1,98 @@
+"""Backends that run self-play: in this process, or in one process per core.
+
+Both take the network's weights and return (trajectories, stats, network evaluations), so the
+pipeline does not care where the games were played.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+
+import numpy as np
+import torch
+
+import games
+from engine.config import Config
+from engine.network import InferenceSettings, NetworkEvaluator, build_network
+from engine.selfplay import SelfPlayStats, Trajectory, play_games
+
+
+def merge_stats(parts: list[SelfPlayStats]) -> SelfPlayStats:
+    total = SelfPlayStats()
+    for p in parts:
+        total.first_player_score = ((total.first_player_score * total.games
+                                     + p.first_player_score * p.games)
+                                    / max(total.games + p.games, 1))
+        total.games += p.games
+        total.moves += p.moves
+        total.positions += p.positions
+        total.resigned += p.resigned
+        total.false_resigns += p.false_resigns
+        total.playthroughs += p.playthroughs
+        total.game_lengths += p.game_lengths
+    return total
+
+
+class LocalSelfPlay:
+    """Self-play in this process, with the network evaluated in place."""
+
+    def __init__(self, config: Config, net, settings: InferenceSettings):
+        self.config, self.net, self.settings = config, net, settings
+        self.game = games.get(config.game)
+
+    def play(self, weights: dict, num_games: int, seed: int):
+        self.net.load_state_dict(weights)
+        evaluator = NetworkEvaluator(self.net, self.game, self.settings)
+        trajectories, stats = play_games(self.game, evaluator, self.config.search,
+                                         self.config.selfplay, num_games, seed)
+        return trajectories, stats, evaluator.positions
+
+    def close(self) -> None:
+        pass
+
+
+_worker: LocalSelfPlay | None = None
+
+
+def _start_worker(config: Config, settings: InferenceSettings) -> None:
+    global _worker
+    torch.set_num_threads(1)
+    game = games.get(config.game)
+    net = build_network(game, config.network)
+    if settings.channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    _worker = LocalSelfPlay(config, net.eval(), InferenceSettings(
+        settings.channels_last, settings.bf16, 1))
+
+
+def _worker_play(weights: dict, num_games: int, seed: int):
+    trajectories, stats, evaluations = _worker.play(weights, num_games, seed)
+    return ([(t.states, t.policies, t.values) for t in trajectories], stats, evaluations)
+
+
+class ProcessSelfPlay:
+    """Self-play in `workers` processes with one torch thread each: every core plays its own
+    batch of games, so the tree work of one overlaps the network work of the others."""
+
+    def __init__(self, config: Config, settings: InferenceSettings, workers: int):
+        self.pool = mp.get_context("spawn").Pool(workers, _start_worker, (config, settings))
+        self.workers = workers
+
+    def play(self, weights: dict, num_games: int, seed: int):
+        shares = np.full(self.workers, num_games // self.workers)
+        shares[: num_games % self.workers] += 1
+        jobs = [(weights, int(n), seed + 1_000_003 * i) for i, n in enumerate(shares) if n]
+        results = self.pool.starmap(_worker_play, jobs)
+        trajectories = [Trajectory(*t) for part, _, _ in results for t in part]
+        return (trajectories, merge_stats([stats for _, stats, _ in results]),
+                sum(e for _, _, e in results))
+
+    def close(self) -> None:
+        self.pool.close()
+        self.pool.join()
+
+
+def make_selfplay(config: Config, net, settings: InferenceSettings):
+    """The backend that config.pipeline.workers asks for (1 = this process)."""
+    if config.pipeline.workers > 1:
+        return ProcessSelfPlay(config, settings, config.pipeline.workers)
+    return LocalSelfPlay(config, net, settings)

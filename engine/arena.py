@@ -39,6 +39,8 @@ class MatchResult:
         self.losses += other.losses
 
     def describe(self) -> str:
+        if self.games == 0:
+            return "no games"
         elo, lo, hi = self.elo()
         return (f"+{self.wins} ={self.draws} -{self.losses} ({self.games} games), "
                 f"score {self.score:.3f}, Elo {elo:+.0f} [{lo:+.0f}, {hi:+.0f}]")

@@ -6,9 +6,6 @@ from typing import Protocol
 
 import numpy as np
 
-from engine.checkpoint import CheckpointError, load_checkpoint
-from engine.config import NetworkConfig
-from engine.network import NetworkEvaluator, build_network
 from games import Game
 from mcts import RolloutEvaluator, Searcher, SearchConfig
 
@@ -62,6 +59,8 @@ def mcts_player(game: Game, simulations: int, rollouts: int = 1, seed: int = 0,
 
 def resolve_checkpoint(spec: str, game: Game) -> Path:
     """A checkpoint path; 'builtin' is the model shipped for the game."""
+    from engine.checkpoint import CheckpointError
+
     if spec == "builtin":
         path = MODELS_DIR / f"{game.name}.ckpt"
         if not path.exists():
@@ -74,6 +73,10 @@ def network_player(game: Game, checkpoint: str | Path, simulations: int | None, 
                    search: SearchConfig | None = None) -> SearchPlayer:
     """A network loaded from a checkpoint, with `simulations` of search (0 = raw policy,
     None = the checkpoint's own setting)."""
+    from engine.checkpoint import CheckpointError, load_checkpoint  # torch only when needed
+    from engine.config import NetworkConfig
+    from engine.network import NetworkEvaluator, build_network
+
     ckpt = load_checkpoint(resolve_checkpoint(str(checkpoint), game), game.name)
     net = build_network(game, NetworkConfig(**ckpt.config["network"]))
     try:

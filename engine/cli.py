@@ -356,7 +356,7 @@ def run_strength(args) -> int:
     if args.simulations is None:
         raise ValueError("strength needs --simulations N")
     rate, n = measure(game.name, make_cli_player(game, args), args.data)
-    print(f"optimal moves: {rate:.1%} of {n} positions")
+    print(f"optimal moves: {round(rate * n)} of {n} positions ({rate:.2%})")
     return 0
 
 

@@ -1,0 +1,42 @@
+"""The shipped models and the default tic-tac-toe run, scored against perfect play."""
+import pytest
+
+import games
+from engine.config import load_config
+from engine.pipeline import Pipeline
+from engine.players import network_player
+from engine.strength import measure
+
+
+def optimal_rates(checkpoint):
+    game = games.get("tictactoe")
+    with_search, _ = measure("tictactoe", network_player(game, checkpoint, None))
+    raw, _ = measure("tictactoe", network_player(game, checkpoint, 0))
+    return with_search, raw
+
+
+def test_shipped_tictactoe_model_plays_nearly_perfectly():
+    # measured: 4,518 of 4,520 with its search (100 simulations), 97.3% raw; the issue's target
+    # of all 4,520 is checked by the slow test below
+    with_search, raw = optimal_rates("builtin")
+    assert with_search >= 4518 / 4520
+    assert raw >= 0.97
+
+
+def test_shipped_connect4_model_beats_a_one_ply_heuristic(connect4_data):
+    game = games.get("connect4")
+    rate, n = measure("connect4", network_player(game, "builtin", 0),
+                      connect4_data / "bench_moves.tsv")
+    assert n == 1000
+    assert rate > 0.6  # uniform random: 35%; one-ply heuristic: 69% (needs search)
+
+
+@pytest.mark.slow
+def test_default_tictactoe_run_plays_perfectly(tmp_path):
+    """The target: every position with the default search, >= 97% raw (not met yet: two
+    positions where a confident wrong prior hides a forced win from 100 simulations)."""
+    state = Pipeline(load_config("tictactoe"), tmp_path, quiet=True).run()
+    assert state.generation == 25
+    with_search, raw = optimal_rates(tmp_path / "best.ckpt")
+    assert with_search == 1.0
+    assert raw >= 0.97

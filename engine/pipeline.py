@@ -148,12 +148,7 @@ class Pipeline:
         cfg, game, run_dir = self.config, self.game, self.run_dir
         state = open_run(run_dir, cfg)
         torch.manual_seed(cfg.pipeline.seed + state.generation)
-        best_net, candidate = self._load_networks(state)
-        optimizer = make_optimizer(candidate, cfg.trainer)
-        if (run_dir / "candidate.ckpt").exists():
-            saved = load_checkpoint(run_dir / "candidate.ckpt", game.name).optimizer
-            if saved:
-                optimizer.load_state_dict(saved)
+        best_net, candidate, optimizer = self._load_networks(state)
         threads = ((cfg.pipeline.threads,) if cfg.pipeline.threads
                    else tuple(sorted({1, len(os.sched_getaffinity(0))})))
         settings = self.settings = choose_inference(best_net, game,
@@ -231,18 +226,23 @@ class Pipeline:
         return bool(p.minutes) and minutes_before + (time.time() - start) / 60 >= p.minutes
 
     def _load_networks(self, state: RunState):
+        """(best network, candidate network, the candidate's optimizer), from the run dir."""
         cfg, game = self.config, self.game
         best = build_network(game, cfg.network)
         candidate = build_network(game, cfg.network)
         candidate.load_state_dict(best.state_dict())
+        optimizer = make_optimizer(candidate, cfg.trainer)
         for net, name in ((best, "best.ckpt"), (candidate, "candidate.ckpt")):
             path = self.run_dir / name
             if path.exists():
-                net.load_state_dict(load_checkpoint(path, game.name).weights)
+                ckpt = load_checkpoint(path, game.name)
+                net.load_state_dict(ckpt.weights)
+                if net is candidate and ckpt.optimizer:
+                    optimizer.load_state_dict(ckpt.optimizer)
         if state.generation == 0 and not (self.run_dir / "best.ckpt").exists():
             self._save(best, 0, self.run_dir / "best.ckpt")
         best.eval()
-        return best, candidate
+        return best, candidate, optimizer
 
     def _save(self, net, generation: int, path: Path, optimizer=None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

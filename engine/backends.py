@@ -6,6 +6,7 @@ pipeline does not care where the games were played.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 
 import numpy as np
 import torch
@@ -92,7 +93,8 @@ class ProcessSelfPlay:
 
 
 def make_selfplay(config: Config, net, settings: InferenceSettings):
-    """The backend that config.pipeline.workers asks for (1 = this process)."""
-    if config.pipeline.workers > 1:
-        return ProcessSelfPlay(config, settings, config.pipeline.workers)
+    """The backend that config.pipeline.workers asks for (1 = this process, 0 = one per core)."""
+    workers = config.pipeline.workers or len(os.sched_getaffinity(0))
+    if workers > 1:
+        return ProcessSelfPlay(config, settings, workers)
     return LocalSelfPlay(config, net, settings)

@@ -192,7 +192,8 @@ def run_status(args) -> int:
           f"{state.positions} positions, {state.minutes:.1f} minutes")
     print(f"best: generation {state.best_generation} ({info['best_checkpoint']})")
     for anchor, (elo, lo, hi) in state.elo.items():
-        print(f"Elo vs {anchor}: {elo:+.0f} [{lo:+.0f}, {hi:+.0f}]")
+        print(f"Elo vs {anchor}: {elo:+.0f} [{lo:+.0f}, {hi:+.0f}] "
+              f"(generation {state.rated_generation or state.best_generation})")
     if state.last_gate:
         g = state.last_gate
         print(f"last gate (generation {g['generation']}): "

@@ -41,6 +41,11 @@ class SelfPlayConfig:
     resign_playthrough: float = 0.1  # share of would-resign games played out to check
     playout_cap_fraction: float = 0.0  # KataGo: share of moves searched fully (0 = all full)
     fast_simulations: int = 0  # simulations of the other moves (not trained on)
+    value_target_search: float = 0.0  # value target = (1-w) * game result + w * root search value
+
+    def __post_init__(self):
+        if not 0.0 <= self.value_target_search <= 1.0:
+            raise ValueError("selfplay.value_target_search must lie in [0, 1]")
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,11 @@ class ArenaConfig:
     opening_moves: int = 2  # random opening moves before the match, for varied games
     rating_games: int = 64  # games against each anchor when rating a promoted generation
     anchor_rollouts: int = 200  # simulations of the pure-MCTS anchor
+    rating_every: int = 1  # rate a newly promoted network at most once per this many generations
+
+    def __post_init__(self):
+        if self.rating_every < 1:
+            raise ValueError("arena.rating_every must be >= 1")
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,8 @@ class PipelineConfig:
     minutes: float = 0.0  # stop after this many minutes of wall time (0 = no limit)
     seed: int = 0
     threads: int = 0  # torch threads (0 = decide by measurement)
-    workers: int = 1  # self-play processes, one torch thread each (1 = in the trainer's process)
+    workers: int = 1  # self-play processes, one torch thread each (1 = in the trainer's
+    # process, 0 = one per core of this machine)
 
 
 @dataclass(frozen=True)

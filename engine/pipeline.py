@@ -48,7 +48,8 @@ class RunState:
     replay_shards: int | None = None  # shards of complete generations (later ones are dropped)
     minutes: float = 0.0
     last_gate: dict = field(default_factory=dict)
-    elo: dict = field(default_factory=dict)  # anchor name -> [elo, low, high] of the best net
+    elo: dict = field(default_factory=dict)  # anchor name -> [elo, low, high] of a best net
+    rated_generation: int = 0  # the best network that `elo` rates
 
     def save(self, path: Path) -> None:
         atomic_write(path, json.dumps(self.__dict__, indent=2).encode())
@@ -201,7 +202,11 @@ class Pipeline:
                 best_net.load_state_dict(candidate.state_dict())
                 self._save(best_net, gen, run_dir / "best.ckpt")
                 state.best_generation = gen
+            if state.best_generation > state.rated_generation and (
+                    gen % cfg.arena.rating_every == 0 or self._budget_spent(
+                        state, start, minutes_before, gen)):
                 state.elo = self._rate(best_net, seed=int(rng.integers(2**31)))
+                state.rated_generation = state.best_generation
                 record["elo"] = state.elo
             state.generation = gen
             state.minutes = minutes_before + (time.time() - start) / 60
@@ -219,9 +224,11 @@ class Pipeline:
         selfplay.close()
         return state
 
-    def _budget_spent(self, state: RunState, start: float, minutes_before: float) -> bool:
+    def _budget_spent(self, state: RunState, start: float, minutes_before: float,
+                      generation: int | None = None) -> bool:
+        """Whether the run must stop after `generation` (default: the last complete one)."""
         p = self.config.pipeline
-        if p.generations and state.generation >= p.generations:
+        if p.generations and (generation or state.generation) >= p.generations:
             return True
         return bool(p.minutes) and minutes_before + (time.time() - start) / 60 >= p.minutes
 

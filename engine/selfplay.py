@@ -16,7 +16,7 @@ class Trajectory:
 
     states: np.ndarray  # [T, S] int64, positions where a full search was made
     policies: np.ndarray  # [T, A] float32, the search's policy target
-    values: np.ndarray  # [T] float32, final result from each position's mover view
+    values: np.ndarray  # [T] float32, value target from each position's mover view
 
 
 @dataclass
@@ -36,6 +36,7 @@ class _Slot:
     states: list = field(default_factory=list)
     policies: list = field(default_factory=list)
     movers: list = field(default_factory=list)
+    root_values: list = field(default_factory=list)  # the search's value, exact where proven
     moves: int = 0
     would_resign: int = -1  # the player who would have resigned, or -1
     playthrough: bool = False
@@ -69,6 +70,8 @@ def play_games(game: Game, evaluate, search: SearchConfig, cfg: SelfPlayConfig, 
                 slot.states.append(states[b].copy())
                 slot.policies.append(result.policy[b].copy())
                 slot.movers.append(movers[b])
+                slot.root_values.append(result.value[b] if result.proven[b] == UNKNOWN
+                                        else result.proven[b])
             if slot.would_resign < 0 and result.value[b] < cfg.resign_threshold:
                 slot.would_resign = movers[b]
             slot.moves += 1
@@ -78,7 +81,8 @@ def play_games(game: Game, evaluate, search: SearchConfig, cfg: SelfPlayConfig, 
         over = active & ((outcomes != ONGOING) | resigning)
         finished_rows = np.flatnonzero(over)
         for b in finished_rows:
-            trajectories.append(_finish(game, slots[b], states[b], outcomes[b], stats))
+            trajectories.append(_finish(game, slots[b], states[b], outcomes[b],
+                                        cfg.value_target_search, stats))
             if started < num_games:
                 states[b] = game.new_states(1)[0]
                 slots[b] = _Slot(playthrough=rng.random() < cfg.resign_playthrough)
@@ -100,8 +104,10 @@ def _play_active(game: Game, states, actions, active):
     states[rows] = sub
 
 
-def _finish(game: Game, slot: _Slot, state, outcome, stats: SelfPlayStats) -> Trajectory:
-    """Label the game's positions with its result and update the statistics."""
+def _finish(game: Game, slot: _Slot, state, outcome, search_weight: float,
+            stats: SelfPlayStats) -> Trajectory:
+    """Label the game's positions with its result (mixed with the search's own values by
+    search_weight) and update the statistics."""
     mover_at_end = game.player(state)
     if outcome == ONGOING:  # resigned: the player who would resign loses
         stats.resigned += 1
@@ -113,7 +119,9 @@ def _finish(game: Game, slot: _Slot, state, outcome, stats: SelfPlayStats) -> Tr
             loser = mover_at_end if outcome == -1 else 1 - mover_at_end if outcome == 1 else -1
             stats.false_resigns += int(loser != slot.would_resign)
     movers = np.array(slot.movers, np.int64)
-    values = np.where(movers == mover_at_end, winner_view, -winner_view).astype(np.float32)
+    values = np.where(movers == mover_at_end, winner_view, -winner_view)
+    values = ((1 - search_weight) * values
+              + search_weight * np.array(slot.root_values, np.float64)).astype(np.float32)
     first = 0.5 if winner_view == 0 else float((mover_at_end == 0) == (winner_view > 0))
     stats.first_player_score += (first - stats.first_player_score) / (stats.games + 1)
     stats.games += 1

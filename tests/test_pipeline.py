@@ -89,6 +89,8 @@ def engine_process(*args, **kwargs):
     ("search.solver=1", "search.solver"),
     ("trainer.learning_rate=fast", "trainer.learning_rate"),
     ("arena.gate=3", "arena.gate"),
+    ("selfplay.value_target_search=1.5", "selfplay.value_target_search"),
+    ("arena.rating_every=0", "arena.rating_every"),
 ])
 def test_bad_override_is_a_config_error_naming_the_key(override, named):
     with pytest.raises(ConfigError, match=re.escape(named)):

@@ -1,0 +1,47 @@
+"""Self-play's training targets: what each position is labelled with."""
+import numpy as np
+import pytest
+
+import games
+from engine.config import SelfPlayConfig
+from engine.selfplay import play_games
+from mcts import RolloutEvaluator, SearchConfig
+
+GAME = games.get("tictactoe")
+SEARCH = SearchConfig(simulations=32)
+
+
+def targets(value_target_search: float):
+    cfg = SelfPlayConfig(games_in_parallel=8, games_per_generation=8, temperature_moves=9,
+                         value_target_search=value_target_search)
+    trajectories, _ = play_games(GAME, RolloutEvaluator(GAME, 1, seed=3), SEARCH, cfg, 8, seed=5)
+    return (np.concatenate([t.states for t in trajectories]),
+            np.concatenate([t.values for t in trajectories]))
+
+
+def test_value_targets_mix_the_game_result_with_the_search_value():
+    states, result = targets(0.0)
+    states_half, half = targets(0.5)
+    states_search, search = targets(1.0)
+    # the same seed plays the same games, whatever the label
+    assert np.array_equal(states, states_half) and np.array_equal(states, states_search)
+    assert set(np.unique(result)) <= {-1.0, 0.0, 1.0}
+    assert np.all(np.abs(search) <= 1.0)
+    assert not np.allclose(search, result)
+    assert half == pytest.approx(0.5 * result + 0.5 * search, abs=1e-6)
+
+
+def test_positions_with_a_winning_move_are_labelled_exact_wins_by_the_search():
+    states, search = targets(1.0)
+    wins = [v for s, v in zip(states, search) if _has_immediate_win(s)]
+    assert wins and all(v == 1.0 for v in wins)
+
+
+def _has_immediate_win(state) -> bool:
+    masks = GAME.legal_masks(state[None])[0]
+    for action in np.flatnonzero(masks):
+        child = state[None].copy()
+        GAME.play(child, np.array([action]))
+        if GAME.outcomes(child)[0] == -1:  # the opponent, now to move, has lost
+            return True
+    return False

@@ -45,6 +45,9 @@ class Settings:
     inference_batches: tuple[int, ...] = (32, 64, 128, 256)
     selfplay_games: int = 256  # games of real self-play timed (one batch of the config's B)
     train_steps: int = 30  # trainer steps timed
+    memory_batch: int = 256  # self-play games searched together in the memory benchmark
+    memory_simulations: int = 800
+    memory_moves: int = 4  # moves played (with tree reuse) while the peak is watched
 
 
 @dataclass
@@ -388,6 +391,55 @@ def bench_train(s: Settings) -> Result:
                    "symmetries"])
 
 
+def _memory_mib(field_name: str) -> float:
+    """A memory figure of this process from /proc/self/status: VmRSS (now), VmHWM (peak)."""
+    for line in _read("/proc/self/status").splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _memory_rows(s: Settings) -> tuple[list[dict], int]:
+    """Resident memory around `memory_moves` moves of B-game self-play search with the default
+    network (run in a fresh process, so that nothing else is counted)."""
+    import torch
+
+    from engine.network import InferenceSettings, NetworkEvaluator
+
+    torch.set_num_threads(1)
+    game, cfg, net = _default_net(s)
+    search = SearchConfig(**{**cfg.search.__dict__, "simulations": s.memory_simulations})
+    evaluate = NetworkEvaluator(net, game, InferenceSettings(False, False, 1))
+    evaluate(game.new_states(2), game.legal_masks(game.new_states(2)))  # load torch's kernels
+    rows = [{"when": "before the search", "resident MiB": _memory_mib("VmRSS")}]
+    searcher = Searcher(game, evaluate, search, s.memory_batch, seed=s.seed)
+    states = game.new_states(s.memory_batch)
+    searcher.set_roots(states)
+    rows.append({"when": "trees allocated", "resident MiB": _memory_mib("VmRSS")})
+    for move in range(1, s.memory_moves + 1):
+        result = searcher.run(add_noise=True)
+        game.play(states, result.action)
+        searcher.advance(result.action, states)
+        rows.append({"when": f"after move {move}", "resident MiB": _memory_mib("VmRSS")})
+    rows.append({"when": "peak", "resident MiB": _memory_mib("VmHWM")})
+    return rows, tree_bytes(searcher.tree)
+
+
+def bench_memory(s: Settings) -> Result:
+    """Peak memory of self-play search with B games and many simulations: the trees are
+    allocated once and recycled between moves, so memory must not grow move by move."""
+    import multiprocessing as mp
+
+    with mp.get_context("spawn").Pool(1) as pool:
+        rows, trees = pool.apply(_memory_rows, (s,))
+    return Result(rows, [
+        f"{s.net_game} default network, B={s.memory_batch} games, {s.memory_simulations} "
+        f"simulations per move, tree reuse on, one torch thread, {s.memory_moves} moves",
+        f"trees: {trees / 2**20:,.1f} MiB in all, {trees / s.memory_batch / 2**10:,.0f} KiB "
+        f"per game; growth from move 1 to move {s.memory_moves}: "
+        f"{rows[-2]['resident MiB'] - rows[2]['resident MiB']:+,.1f} MiB"])
+
+
 BENCHMARKS: dict[str, Callable[[Settings], Result]] = {
     "rules": bench_rules,
     "compile": bench_compile,
@@ -395,6 +447,7 @@ BENCHMARKS: dict[str, Callable[[Settings], Result]] = {
     "inference": bench_inference,
     "selfplay": bench_selfplay,
     "train": bench_train,
+    "memory": bench_memory,
 }
 
 

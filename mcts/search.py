@@ -12,10 +12,11 @@ import numba
 import numpy as np
 
 from games import ONGOING, Game
+from games.rng import make_rng
 from mcts import policies
-from mcts.evaluators import Evaluator
+from mcts.evaluators import Evaluator, RolloutEvaluator, UniformEvaluator
 from mcts.select import GUMBEL, PUCT, new_walks, root_gumbel_stats
-from mcts.step import step
+from mcts.step import search_with_rollouts, step
 from mcts.tree import NEW, TERMINAL, UNKNOWN, Tree, advance_roots, new_tree, set_roots
 from mcts.update import expand_roots
 
@@ -73,6 +74,7 @@ class Searcher:
         self.rng = np.random.default_rng(seed)
         self._walks = self._new_walks()
         # masks, outcomes, priors and values of no leaves, for a step with nothing to settle
+        self._no_rng = make_rng(seed)  # for rollouts=0, which draw nothing
         self._no_leaves = (np.zeros((0, game.num_actions), np.bool_), np.zeros(0, np.int8),
                            np.zeros((0, game.num_actions), np.float32), np.zeros(0, np.float32))
 
@@ -118,6 +120,9 @@ class Searcher:
                     cfg.c_base, cfg.fpu_reduction, cfg.solver, gumbel_score, table,
                     cfg.gumbel_c_visit, cfg.gumbel_c_scale, cfg.virtual_loss)
         args = (t, done, walks, remaining, *self._no_leaves, *settings)
+        if isinstance(self.evaluate, (RolloutEvaluator, UniformEvaluator)):
+            self._search_with_rollouts(args)
+            return self._result(gumbel_score)
         step_kernel = compiled(step, args)
         n_walks, n_new = step_kernel(*args)
         while n_walks > 0:  # select -> play and evaluate the new leaves -> settle and select
@@ -130,6 +135,13 @@ class Searcher:
                 t, done, walks, remaining, np.ascontiguousarray(masks, np.bool_),
                 np.ascontiguousarray(outcomes, np.int8), priors, values, *settings)
         return self._result(gumbel_score)
+
+    def _search_with_rollouts(self, args) -> None:
+        """The search loop in one compiled call, for the evaluators that are game kernels."""
+        game, rollouts = self.game, getattr(self.evaluate, "rollouts", 0)
+        rng = getattr(self.evaluate, "rng", self._no_rng)
+        args += (game.play, game.legal_masks, game.outcomes, game.playouts, rng, rollouts)
+        compiled(search_with_rollouts, args)(*args)
 
     def _expand_unexpanded_roots(self) -> None:
         t, game = self.tree, self.game

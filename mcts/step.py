@@ -42,3 +42,36 @@ def step(t, done, walks, remaining, masks, outcomes, priors, values, leaves_per_
             n += 1
     walks.count[0], walks.count[1] = n, n_new
     return n, n_new
+
+
+@njit(cache=True)
+def search_with_rollouts(t, done, walks, remaining, masks, outcomes, priors, values,
+                         leaves_per_tree, method, c_init, c_base, fpu_reduction, solver,
+                         gumbel_score, visit_table, c_visit, c_scale, virtual_loss, play,
+                         legal_masks, game_outcomes, playouts, rng, rollouts):
+    """The whole search loop of `Searcher.run` in compiled code, for pure MCTS: each step's new
+    leaves are played, masked and scored by the game's own kernels (passed as functions) with
+    uniform priors and the mean of `rollouts` random playouts (0: value 0), without returning
+    to Python between steps."""
+    n_walks, n_new = step(t, done, walks, remaining, masks, outcomes, priors, values,
+                          leaves_per_tree, method, c_init, c_base, fpu_reduction, solver,
+                          gumbel_score, visit_table, c_visit, c_scale, virtual_loss)
+    while n_walks > 0:
+        leaves = walks.leaf_states[:n_new]
+        play(leaves, walks.leaf_actions[:n_new])
+        leaf_masks, leaf_outcomes = legal_masks(leaves), game_outcomes(leaves)
+        leaf_values = np.zeros(n_new, np.float32)
+        for _ in range(rollouts):
+            leaf_values += playouts(leaves, rng)
+        if rollouts > 1:
+            leaf_values /= rollouts
+        leaf_priors = np.empty(leaf_masks.shape, np.float32)
+        for i in range(n_new):
+            legal = max(leaf_masks[i].sum(), 1)
+            for a in range(leaf_masks.shape[1]):
+                leaf_priors[i, a] = leaf_masks[i, a] / legal
+        done, walks = walks, done
+        n_walks, n_new = step(t, done, walks, remaining, leaf_masks, leaf_outcomes,
+                              leaf_priors, leaf_values, leaves_per_tree, method, c_init,
+                              c_base, fpu_reduction, solver, gumbel_score, visit_table, c_visit,
+                              c_scale, virtual_loss)

@@ -14,38 +14,31 @@ import torch
 import games
 from engine.config import Config
 from engine.network import InferenceSettings, NetworkEvaluator, build_network
-from engine.selfplay import SelfPlayStats, Trajectory, play_games
-
-
-def merge_stats(parts: list[SelfPlayStats]) -> SelfPlayStats:
-    total = SelfPlayStats()
-    for p in parts:
-        total.first_player_score = ((total.first_player_score * total.games
-                                     + p.first_player_score * p.games)
-                                    / max(total.games + p.games, 1))
-        total.games += p.games
-        total.moves += p.moves
-        total.positions += p.positions
-        total.resigned += p.resigned
-        total.false_resigns += p.false_resigns
-        total.playthroughs += p.playthroughs
-        total.game_lengths += p.game_lengths
-    return total
+from engine.selfplay import SelfPlayStats, SelfPlayStream, Trajectory
 
 
 class LocalSelfPlay:
-    """Self-play in this process, with the network evaluated in place."""
+    """Self-play in this process, with the network evaluated in place. Its games stay in
+    flight between calls when config.selfplay.carry_over is set."""
 
     def __init__(self, config: Config, net, settings: InferenceSettings):
-        self.config, self.net, self.settings = config, net, settings
+        self.config, self.net = config, net
         self.game = games.get(config.game)
+        self.evaluator = NetworkEvaluator(net, self.game, settings)
+        self.stream: SelfPlayStream | None = None
 
     def play(self, weights: dict, num_games: int, seed: int):
+        """Play num_games games with these weights (seed: of the first call's games)."""
         self.net.load_state_dict(weights)
-        evaluator = NetworkEvaluator(self.net, self.game, self.settings)
-        trajectories, stats = play_games(self.game, evaluator, self.config.search,
-                                         self.config.selfplay, num_games, seed)
-        return trajectories, stats, evaluator.positions
+        sp = self.config.selfplay
+        if self.stream is None or not sp.carry_over:
+            batch = sp.games_in_parallel if sp.carry_over else min(sp.games_in_parallel,
+                                                                    num_games)
+            self.stream = SelfPlayStream(self.game, self.evaluator, self.config.search, sp,
+                                         batch, seed)
+        before = self.evaluator.positions
+        trajectories, stats = self.stream.play(num_games, sp.carry_over)
+        return trajectories, stats, self.evaluator.positions - before
 
     def close(self) -> None:
         pass
@@ -84,7 +77,7 @@ class ProcessSelfPlay:
         jobs = [(weights, int(n), seed + 1_000_003 * i) for i, n in enumerate(shares) if n]
         results = self.pool.starmap(_worker_play, jobs)
         trajectories = [Trajectory(*t) for part, _, _ in results for t in part]
-        return (trajectories, merge_stats([stats for _, stats, _ in results]),
+        return (trajectories, SelfPlayStats.merge([stats for _, stats, _ in results]),
                 sum(e for _, _, e in results))
 
     def close(self) -> None:

@@ -42,6 +42,10 @@ class SelfPlayConfig:
     playout_cap_fraction: float = 0.0  # KataGo: share of moves searched fully (0 = all full)
     fast_simulations: int = 0  # simulations of the other moves (not trained on)
     value_target_search: float = 0.0  # value target = (1-w) * game result + w * root search value
+    # games still running when a generation has its games go on in the next generation (with
+    # its network), so that every search step evaluates a full batch; else each generation
+    # plays its own games to the end, in ever smaller batches
+    carry_over: bool = True
 
     def __post_init__(self):
         if not 0.0 <= self.value_target_search <= 1.0:

@@ -30,6 +30,22 @@ class SelfPlayStats:
     playthroughs: int = 0
     game_lengths: list = field(default_factory=list)
 
+    @classmethod
+    def merge(cls, parts: list["SelfPlayStats"]) -> "SelfPlayStats":
+        total = cls()
+        for p in parts:
+            total.first_player_score = ((total.first_player_score * total.games
+                                         + p.first_player_score * p.games)
+                                        / max(total.games + p.games, 1))
+            total.games += p.games
+            total.moves += p.moves
+            total.positions += p.positions
+            total.resigned += p.resigned
+            total.false_resigns += p.false_resigns
+            total.playthroughs += p.playthroughs
+            total.game_lengths += p.game_lengths
+        return total
+
 
 @dataclass
 class _Slot:
@@ -42,58 +58,83 @@ class _Slot:
     playthrough: bool = False
 
 
+class SelfPlayStream:
+    """B self-play games in flight, searched together. Each `play` call returns num_games
+    finished games. With carry_over, a finished game's slot starts a new game at once, and the
+    games still running at the end (and games finished beyond num_games) carry over to the next
+    call, so that every step evaluates a full batch; else slots empty once num_games games have
+    been started."""
+
+    def __init__(self, game: Game, evaluate, search: SearchConfig, cfg: SelfPlayConfig,
+                 batch: int, seed: int):
+        self.game, self.search, self.cfg = game, search, cfg
+        self.rng = np.random.default_rng(seed)
+        self.searcher = Searcher(game, evaluate, search, batch, seed=seed)
+        self.fast = SearchConfig(**{**search.__dict__, "simulations": cfg.fast_simulations})
+        self.states = game.new_states(batch)
+        self.slots = [self._new_slot() for _ in range(batch)]
+        self.finished: list[tuple[Trajectory, SelfPlayStats]] = []  # not yet handed out
+
+    def _new_slot(self) -> _Slot:
+        return _Slot(playthrough=self.rng.random() < self.cfg.resign_playthrough)
+
+    def play(self, num_games: int, carry_over: bool = True
+             ) -> tuple[list[Trajectory], SelfPlayStats]:
+        game, cfg, search, searcher = self.game, self.cfg, self.search, self.searcher
+        states, slots, rng = self.states, self.slots, self.rng
+        searcher.set_roots(states)  # fresh trees: the network may have changed since
+        active = np.ones(len(states), bool)
+        started, finished = len(states), self.finished
+        while active.any() and (not carry_over or len(finished) < num_games):
+            full = cfg.playout_cap_fraction <= 0 or rng.random() < cfg.playout_cap_fraction
+            searcher.config = search if full else self.fast
+            result = searcher.run(add_noise=full)
+            temperature = np.array([1.0 if s.moves < cfg.temperature_moves else 0.0
+                                    for s in slots])
+            actions = result.action.copy()
+            if search.method == "puct" and full:
+                sampled = sample_actions(result.policy, temperature, rng)
+                actions = np.where((temperature > 0) & (result.proven == UNKNOWN), sampled,
+                                   actions)
+            movers = game.to_play(states)
+            for b in np.flatnonzero(active):
+                slot = slots[b]
+                if full:
+                    slot.states.append(states[b].copy())
+                    slot.policies.append(result.policy[b].copy())
+                    slot.movers.append(movers[b])
+                    slot.root_values.append(result.value[b] if result.proven[b] == UNKNOWN
+                                            else result.proven[b])
+                if slot.would_resign < 0 and result.value[b] < cfg.resign_threshold:
+                    slot.would_resign = movers[b]
+                slot.moves += 1
+            _play_active(game, states, actions, active)
+            outcomes = game.outcomes(states)
+            resigning = np.array([s.would_resign >= 0 and not s.playthrough for s in slots])
+            finished_rows = np.flatnonzero(active & ((outcomes != ONGOING) | resigning))
+            for b in finished_rows:
+                finished.append(_finish(game, slots[b], states[b], outcomes[b],
+                                        cfg.value_target_search))
+                if carry_over or started < num_games:
+                    states[b] = game.new_states(1)[0]
+                    slots[b] = self._new_slot()
+                    started += 1
+                else:
+                    active[b] = False
+            searcher.config = search
+            searcher.advance(actions, states)
+            if len(finished_rows):
+                searcher.set_roots(states[finished_rows], finished_rows)
+        games, self.finished = finished[:num_games], finished[num_games:]
+        return [t for t, _ in games], SelfPlayStats.merge([g for _, g in games])
+
+
 def play_games(game: Game, evaluate, search: SearchConfig, cfg: SelfPlayConfig, num_games: int,
                seed: int) -> tuple[list[Trajectory], SelfPlayStats]:
-    """Play num_games self-play games, cfg.games_in_parallel at a time."""
-    rng = np.random.default_rng(seed)
-    batch = min(cfg.games_in_parallel, num_games)
-    searcher = Searcher(game, evaluate, search, batch, seed=seed)
-    fast = SearchConfig(**{**search.__dict__, "simulations": cfg.fast_simulations})
-    states = game.new_states(batch)
-    searcher.set_roots(states)
-    slots = [_Slot(playthrough=rng.random() < cfg.resign_playthrough) for _ in range(batch)]
-    active = np.ones(batch, bool)
-    started, trajectories, stats = batch, [], SelfPlayStats()
-    while active.any():
-        full = cfg.playout_cap_fraction <= 0 or rng.random() < cfg.playout_cap_fraction
-        searcher.config = search if full else fast
-        result = searcher.run(add_noise=full)
-        temperature = np.array([1.0 if s.moves < cfg.temperature_moves else 0.0 for s in slots])
-        actions = result.action.copy()
-        if search.method == "puct" and full:
-            sampled = sample_actions(result.policy, temperature, rng)
-            actions = np.where((temperature > 0) & (result.proven == UNKNOWN), sampled, actions)
-        movers = game.to_play(states)
-        for b in np.flatnonzero(active):
-            slot = slots[b]
-            if full:
-                slot.states.append(states[b].copy())
-                slot.policies.append(result.policy[b].copy())
-                slot.movers.append(movers[b])
-                slot.root_values.append(result.value[b] if result.proven[b] == UNKNOWN
-                                        else result.proven[b])
-            if slot.would_resign < 0 and result.value[b] < cfg.resign_threshold:
-                slot.would_resign = movers[b]
-            slot.moves += 1
-        _play_active(game, states, actions, active)
-        outcomes = game.outcomes(states)
-        resigning = np.array([s.would_resign >= 0 and not s.playthrough for s in slots])
-        over = active & ((outcomes != ONGOING) | resigning)
-        finished_rows = np.flatnonzero(over)
-        for b in finished_rows:
-            trajectories.append(_finish(game, slots[b], states[b], outcomes[b],
-                                        cfg.value_target_search, stats))
-            if started < num_games:
-                states[b] = game.new_states(1)[0]
-                slots[b] = _Slot(playthrough=rng.random() < cfg.resign_playthrough)
-                started += 1
-            else:
-                active[b] = False
-        searcher.config = search
-        searcher.advance(actions, states)
-        if len(finished_rows):
-            searcher.set_roots(states[finished_rows], finished_rows)
-    return trajectories, stats
+    """Play exactly num_games self-play games from the start, cfg.games_in_parallel at a time."""
+    stream = SelfPlayStream(game, evaluate, search, cfg, min(cfg.games_in_parallel, num_games),
+                            seed)
+    return stream.play(num_games, carry_over=False)
 
 
 def _play_active(game: Game, states, actions, active):
@@ -104,10 +145,11 @@ def _play_active(game: Game, states, actions, active):
     states[rows] = sub
 
 
-def _finish(game: Game, slot: _Slot, state, outcome, search_weight: float,
-            stats: SelfPlayStats) -> Trajectory:
+def _finish(game: Game, slot: _Slot, state, outcome, search_weight: float
+            ) -> tuple[Trajectory, SelfPlayStats]:
     """Label the game's positions with its result (mixed with the search's own values by
-    search_weight) and update the statistics."""
+    search_weight); the game's trajectory and statistics."""
+    stats = SelfPlayStats()
     mover_at_end = game.player(state)
     if outcome == ONGOING:  # resigned: the player who would resign loses
         stats.resigned += 1
@@ -122,11 +164,10 @@ def _finish(game: Game, slot: _Slot, state, outcome, search_weight: float,
     values = np.where(movers == mover_at_end, winner_view, -winner_view)
     values = ((1 - search_weight) * values
               + search_weight * np.array(slot.root_values, np.float64)).astype(np.float32)
-    first = 0.5 if winner_view == 0 else float((mover_at_end == 0) == (winner_view > 0))
-    stats.first_player_score += (first - stats.first_player_score) / (stats.games + 1)
-    stats.games += 1
-    stats.moves += slot.moves
-    stats.positions += len(movers)
+    stats.first_player_score = (0.5 if winner_view == 0
+                                else float((mover_at_end == 0) == (winner_view > 0)))
+    stats.games, stats.moves, stats.positions = 1, slot.moves, len(movers)
     stats.game_lengths.append(slot.moves)
     return Trajectory(np.array(slot.states, np.int64).reshape(-1, game.state_size),
-                      np.array(slot.policies, np.float32).reshape(-1, game.num_actions), values)
+                      np.array(slot.policies, np.float32).reshape(-1, game.num_actions),
+                      values), stats

@@ -32,14 +32,15 @@ class UniformEvaluator:
 
 
 class RolloutEvaluator:
-    """Uniform priors and the mean result of `rollouts` random playouts (pure MCTS)."""
+    """Uniform priors and the mean result of `rollouts` random playouts (pure MCTS; 0 rollouts:
+    value 0). The search runs this evaluator inside its compiled loop (mcts.step)."""
 
     def __init__(self, game: Game, rollouts: int = 1, seed: int = 0):
         self.game, self.rollouts = game, rollouts
         self.rng = make_rng(seed)
 
     def __call__(self, states, masks):
-        values = self.game.playouts(states, self.rng)
-        for _ in range(self.rollouts - 1):
+        values = np.zeros(len(states), np.float32)
+        for _ in range(self.rollouts):
             values += self.game.playouts(states, self.rng)
-        return uniform_priors(masks), values / self.rollouts
+        return uniform_priors(masks), values / max(self.rollouts, 1)

@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
+from numba import types
 
 from games import ONGOING, Game
 from games.rng import make_rng
@@ -53,6 +54,19 @@ class SearchResult(NamedTuple):
     value: np.ndarray  # [B] float32, root value for the player to move
     action: np.ndarray  # [B] int64, the search's own pick: a proven win, else Gumbel's or most visits
     proven: np.ndarray  # [B] int8, exact root value for the player to move, or UNKNOWN
+
+
+_STATES = types.Array(types.int64, 2, "C")
+# play, legal_masks, outcomes and playouts of any game as function pointers: one compiled (and
+# cached) search loop serves every game (typed as themselves, each game's kernels would give
+# the loop a cache entry of its own, and numba's cache index fails to compare such entries)
+GAME_KERNEL_TYPES = (
+    types.FunctionType(types.none(_STATES, types.Array(types.int64, 1, "C"))),
+    types.FunctionType(types.Array(types.bool_, 2, "C")(_STATES)),
+    types.FunctionType(types.Array(types.int8, 1, "C")(_STATES)),
+    types.FunctionType(types.Array(types.float32, 1, "C")(
+        _STATES, types.Array(types.uint64, 1, "C"))),
+)
 
 
 def compiled(kernel, args):
@@ -140,8 +154,10 @@ class Searcher:
         """The search loop in one compiled call, for the evaluators that are game kernels."""
         game, rollouts = self.game, getattr(self.evaluate, "rollouts", 0)
         rng = getattr(self.evaluate, "rng", self._no_rng)
-        args += (game.play, game.legal_masks, game.outcomes, game.playouts, rng, rollouts)
-        compiled(search_with_rollouts, args)(*args)
+        signature = (tuple(numba.typeof(a) for a in args) + GAME_KERNEL_TYPES
+                     + (numba.typeof(rng), numba.int64))
+        kernel = search_with_rollouts.compile(signature)
+        kernel(*args, game.play, game.legal_masks, game.outcomes, game.playouts, rng, rollouts)
 
     def _expand_unexpanded_roots(self) -> None:
         t, game = self.tree, self.game

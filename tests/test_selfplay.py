@@ -4,8 +4,8 @@ import pytest
 
 import games
 from engine.config import SelfPlayConfig
-from engine.selfplay import play_games
-from mcts import RolloutEvaluator, SearchConfig
+from engine.selfplay import SelfPlayStream, play_games
+from mcts import RolloutEvaluator, SearchConfig, UniformEvaluator
 
 GAME = games.get("tictactoe")
 SEARCH = SearchConfig(simulations=32)
@@ -45,3 +45,34 @@ def _has_immediate_win(state) -> bool:
         if GAME.outcomes(child)[0] == -1:  # the opponent, now to move, has lost
             return True
     return False
+
+
+class CountingEvaluator:
+    """Uniform priors and value 0, recording the batch size of every call."""
+
+    def __init__(self):
+        self.batches = []
+
+    def __call__(self, states, masks):
+        self.batches.append(len(states))
+        return UniformEvaluator()(states, masks)
+
+
+def test_a_stream_keeps_its_batch_full_and_carries_unfinished_games_over():
+    cfg = SelfPlayConfig(games_in_parallel=16, temperature_moves=9)
+    carried, exact = CountingEvaluator(), CountingEvaluator()
+    stream = SelfPlayStream(GAME, carried, SEARCH, cfg, batch=16, seed=1)
+    first, first_stats = stream.play(24)
+    in_flight = [slot.policies[0] for slot in stream.slots if slot.moves > 0]
+    second, second_stats = stream.play(24)
+    assert first_stats.games == len(first) == 24 and second_stats.games == len(second) == 24
+    # the second call finishes the games that the first one left running, with all their
+    # positions
+    assert in_flight
+    openings = [t.policies[0] for t in second]
+    assert all(any(np.array_equal(p, q) for q in openings) for p in in_flight)
+    assert sum(len(t.values) for t in second) == sum(second_stats.game_lengths)
+    for trajectory in first:  # whole games, labelled with their results
+        assert set(np.unique(trajectory.values)) <= {-1.0, 0.0, 1.0}
+    play_games(GAME, exact, SEARCH, cfg, 48, seed=1)
+    assert np.mean(carried.batches) > np.mean(exact.batches)

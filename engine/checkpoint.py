@@ -23,19 +23,30 @@ class CheckpointError(ValueError):
     """A checkpoint that is missing, corrupt, foreign or of another game or shape."""
 
 
+class WriteError(OSError):
+    """A file that cannot be written (disk full, no permission): names the file and why."""
+
+    def __str__(self) -> str:
+        return f"cannot write {self.filename}: {self.strerror}"
+
+
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write data to path so that a crash leaves either the old file or the new one."""
+    """Write data to path so that a crash leaves either the old file or the new one; a failed
+    write raises WriteError and leaves the old file."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as e:
+        raise WriteError(e.errno, e.strerror or str(e), str(path)) from e
 
 
 @dataclass

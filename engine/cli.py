@@ -2,8 +2,8 @@
 
 Each command is one `add_<command>(subparsers)` function listed in COMMANDS: it adds its parser
 and sets `run`, the function that carries the command out and returns the exit status. Bad input
-(GameError and other ValueErrors, files that cannot be read) ends with one line on stderr and
-exit status 1, never a traceback.
+(GameError and other ValueErrors, files that cannot be read or written) ends with one line on
+stderr and exit status 1, never a traceback.
 """
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from tqdm import tqdm
 import games
 from engine.arena import gate, play_pairs
 from engine.backends import make_selfplay
-from engine.checkpoint import Checkpoint, atomic_write, load_checkpoint
+from engine.checkpoint import Checkpoint, WriteError, atomic_write, load_checkpoint
 from engine.config import Config, ConfigError, from_dict, meaning_changes
 from engine.network import NetworkEvaluator, build_network, choose_inference
 from engine.players import RandomPlayer, SearchPlayer, mcts_player
@@ -98,9 +98,17 @@ def check_run(run_dir: Path, config: Config) -> RunState:
         if changes:
             raise RunError(f"{run_dir} was started with other settings; refusing to resume "
                            f"with: {'; '.join(changes)} (use a new --run-dir)")
-    elif run_dir.exists() and any(p.name != "lock" for p in run_dir.iterdir()):
+    elif run_dir.exists() and any(p.name != "lock" and not _temporary(p.name)
+                                  for p in run_dir.iterdir()):
         raise RunError(f"{run_dir} is not empty and holds no zeroplay run")
-    return RunState.load(state_path) if state_path.exists() else RunState()
+    # a new run has no complete generation: shards of one that was killed are dropped
+    return RunState.load(state_path) if state_path.exists() else RunState(replay_shards=0)
+
+
+def _temporary(name: str) -> bool:
+    """Whether name is an atomic_write temporary file: a kill while the first config was
+    written leaves one, and no config."""
+    return name.startswith(".") and name.endswith(".tmp")
 
 
 def open_run(run_dir: Path, config: Config) -> RunState:
@@ -233,21 +241,33 @@ class Pipeline:
         return bool(p.minutes) and minutes_before + (time.time() - start) / 60 >= p.minutes
 
     def _load_networks(self, state: RunState):
-        """(best network, candidate network, the candidate's optimizer), from the run dir."""
-        cfg, game = self.config, self.game
+        """(best network, candidate network, the candidate's optimizer), as the last complete
+        generation left them: best.ckpt and candidate.ckpt are written before state.json, so
+        after a kill they may hold a later generation's network; that generation's work is
+        redone from checkpoints/gen_NNNN.ckpt (with fresh optimizer momentum)."""
+        cfg, game, run_dir = self.config, self.game, self.run_dir
         best = build_network(game, cfg.network)
         candidate = build_network(game, cfg.network)
         candidate.load_state_dict(best.state_dict())
         optimizer = make_optimizer(candidate, cfg.trainer)
-        for net, name in ((best, "best.ckpt"), (candidate, "candidate.ckpt")):
-            path = self.run_dir / name
-            if path.exists():
-                ckpt = load_checkpoint(path, game.name)
-                net.load_state_dict(ckpt.weights)
-                if net is candidate and ckpt.optimizer:
-                    optimizer.load_state_dict(ckpt.optimizer)
-        if state.generation == 0 and not (self.run_dir / "best.ckpt").exists():
-            self._save(best, 0, self.run_dir / "best.ckpt")
+        if state.generation == 0 and not (run_dir / "best.ckpt").exists():
+            self._save(best, 0, run_dir / "best.ckpt")
+            self._save(best, 0, run_dir / "checkpoints" / "gen_0000.ckpt")
+        for net, name, generation in ((best, "best.ckpt", state.best_generation),
+                                      (candidate, "candidate.ckpt", state.generation)):
+            path = run_dir / name
+            if not path.exists():
+                continue
+            ckpt = load_checkpoint(path, game.name)
+            kept = run_dir / "checkpoints" / f"gen_{generation:04d}.ckpt"
+            if ckpt.generation != generation and kept.exists():
+                self.log(f"{name} is of generation {ckpt.generation}, which did not complete: "
+                         f"going on from generation {generation}")
+                ckpt = load_checkpoint(kept, game.name)
+                atomic_write(path, ckpt.to_bytes())
+            net.load_state_dict(ckpt.weights)
+            if net is candidate and ckpt.optimizer:
+                optimizer.load_state_dict(ckpt.optimizer)
         best.eval()
         return best, candidate, optimizer
 
@@ -284,5 +304,9 @@ class Pipeline:
         for anchor, (elo, _, _) in record.get("elo", {}).items():
             writer.add_scalar(f"elo/{anchor}", elo, gen)
         writer.flush()
-        with open(self.run_dir / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(record) + "\n")
+        path = self.run_dir / "metrics.jsonl"
+        try:
+            with open(path, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        except OSError as e:  # a torn line is dropped on resume
+            raise WriteError(e.errno, e.strerror or str(e), str(path)) from e

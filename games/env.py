@@ -50,7 +50,7 @@ class GameEnv(gym.Env):
 
     def step(self, action):
         before, mover = self.state, self.game.player(self.state)
-        self._play(int(action))
+        self._play(self._action_number(action))
         if self.opponent is not None and self.game.outcome(self.state) == ONGOING:
             try:
                 self._play(self._opponent_action())
@@ -71,6 +71,13 @@ class GameEnv(gym.Env):
         return None
 
     # ---- helpers --------------------------------------------------------------------------
+
+    def _action_number(self, action) -> int:
+        """action as an int; GameError for anything but an integer (a float is not rounded)."""
+        value = np.asarray(action)
+        if value.shape != () or not np.issubdtype(value.dtype, np.integer):
+            raise GameError(f"{self.game.name}: an action is an integer, not {action!r}")
+        return int(value)
 
     def _play(self, action: int) -> None:
         """Play `action` for the player to move; GameError (state unchanged) when illegal."""

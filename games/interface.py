@@ -137,11 +137,11 @@ class Game:
 
 
 def check_legal(game: Game, state: np.ndarray, action: int) -> None:
+    if not 0 <= action < game.num_actions:
+        raise GameError(f"{game.name}: action {action} out of range 0-{game.num_actions - 1}")
     if game.outcome(state) != ONGOING:
         raise GameError(f"{game.name}: the game is over; no move {game.format_move(action)} "
                         "can be played")
-    if not 0 <= action < game.num_actions:
-        raise GameError(f"{game.name}: action {action} out of range 0-{game.num_actions - 1}")
     if not game.legal(state)[action]:
         move = game.format_move(action)
         raise GameError(f"{game.name}: illegal move {move}: "

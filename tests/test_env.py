@@ -100,6 +100,17 @@ def test_step_after_the_end_raises():
         env.step(8)
 
 
+def test_an_out_of_range_action_after_the_end_raises_and_changes_nothing():
+    env = make("tictactoe")
+    env.reset()
+    for action in env.game.parse_moves("14253"):
+        env.step(action)
+    before = env.state.copy()
+    with pytest.raises(GameError, match="over|out of range"):
+        env.step(9)
+    np.testing.assert_array_equal(env.state, before)
+
+
 @pytest.mark.parametrize("game", sorted(IDS))
 @pytest.mark.parametrize("agent_plays", [0, 1])
 def test_random_opponent_games_end_in_time(game, agent_plays):

@@ -13,15 +13,22 @@ from engine.strength import measure
 GEN = re.compile(r"^gen_(\d{4})\.ckpt$")
 
 
+def read_metrics(run_dir: Path) -> list[dict]:
+    """The records of metrics.jsonl, without a line torn by a kill (a resume drops it too)."""
+    path = run_dir / "metrics.jsonl"
+    records = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            pass
+    return records
+
+
 def score_generations(run_dir: Path, game: str, simulations: list[int], every: int = 1,
                       data_file: str | None = None) -> list[dict]:
     """Optimal-move rates of every `every`-th generation checkpoint, with its minutes."""
-    minutes = {}
-    metrics = run_dir / "metrics.jsonl"
-    if metrics.exists():
-        for line in metrics.read_text().splitlines():
-            record = json.loads(line)
-            minutes[record["generation"]] = record["minutes"]
+    minutes = {r["generation"]: r["minutes"] for r in read_metrics(run_dir)}
     rows = []
     for path in sorted((run_dir / "checkpoints").iterdir()):
         match = GEN.match(path.name)
@@ -39,8 +46,7 @@ def score_generations(run_dir: Path, game: str, simulations: list[int], every: i
 def elo_points(run_dir: Path) -> list[tuple[float, str, float, float, float]]:
     """(minutes, anchor, elo, low, high) of every promotion in metrics.jsonl."""
     points = []
-    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
-        record = json.loads(line)
+    for record in read_metrics(run_dir):
         for anchor, (elo, lo, hi) in record.get("elo", {}).items():
             points.append((record["minutes"], anchor, elo, lo, hi))
     return points

@@ -437,3 +437,9 @@ def test_a_malicious_checkpoint_never_runs_its_code(tmp_path):
     buf.seek(0)
     torch.load(buf, weights_only=False)
     assert control.exists()
+
+
+def test_the_curve_reads_metrics_without_a_line_torn_by_a_kill(tmp_path):
+    from engine.curve import read_metrics as curve_metrics
+    (tmp_path / "metrics.jsonl").write_text('{"generation": 1, "minutes": 0.5}\n{"generat')
+    assert curve_metrics(tmp_path) == [{"generation": 1, "minutes": 0.5}]

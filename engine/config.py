@@ -46,10 +46,13 @@ class SelfPlayConfig:
     # its network), so that every search step evaluates a full batch; else each generation
     # plays its own games to the end, in ever smaller batches
     carry_over: bool = True
+    random_opening_moves: int = 0  # a game starts after 0..this many uniformly random moves
 
     def __post_init__(self):
         if not 0.0 <= self.value_target_search <= 1.0:
             raise ValueError("selfplay.value_target_search must lie in [0, 1]")
+        if self.random_opening_moves < 0:
+            raise ValueError("selfplay.random_opening_moves must be >= 0")
 
 
 @dataclass(frozen=True)

@@ -71,9 +71,20 @@ class SelfPlayStream:
         self.rng = np.random.default_rng(seed)
         self.searcher = Searcher(game, evaluate, search, batch, seed=seed)
         self.fast = SearchConfig(**{**search.__dict__, "simulations": cfg.fast_simulations})
-        self.states = game.new_states(batch)
+        self.states = np.stack([self._opening() for _ in range(batch)])
         self.slots = [self._new_slot() for _ in range(batch)]
         self.finished: list[tuple[Trajectory, SelfPlayStats]] = []  # not yet handed out
+
+    def _opening(self) -> np.ndarray:
+        """A new game's first position: after 0 to cfg.random_opening_moves uniformly random
+        moves (so the network also meets positions that its own play avoids)."""
+        state = self.game.new_states(1)
+        for _ in range(self.rng.integers(0, self.cfg.random_opening_moves + 1)):
+            if self.game.outcomes(state)[0] != ONGOING:
+                break
+            legal = np.flatnonzero(self.game.legal_masks(state)[0])
+            self.game.play(state, legal[self.rng.integers(len(legal))][None])
+        return state[0] if self.game.outcomes(state)[0] == ONGOING else self.game.new_states(1)[0]
 
     def _new_slot(self) -> _Slot:
         return _Slot(playthrough=self.rng.random() < self.cfg.resign_playthrough)
@@ -116,7 +127,7 @@ class SelfPlayStream:
                 finished.append(_finish(game, slots[b], states[b], outcomes[b],
                                         cfg.value_target_search))
                 if carry_over or started < num_games:
-                    states[b] = game.new_states(1)[0]
+                    states[b] = self._opening()
                     slots[b] = self._new_slot()
                     started += 1
                 else:

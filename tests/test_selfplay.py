@@ -76,3 +76,19 @@ def test_a_stream_keeps_its_batch_full_and_carries_unfinished_games_over():
         assert set(np.unique(trajectory.values)) <= {-1.0, 0.0, 1.0}
     play_games(GAME, exact, SEARCH, cfg, 48, seed=1)
     assert np.mean(carried.batches) > np.mean(exact.batches)
+
+
+def stones(state) -> int:
+    planes = np.zeros((1, *GAME.planes), np.float32)
+    GAME.encode(state[None], planes)
+    return int(planes[0, :2].sum())  # the mover's and the opponent's stones
+
+
+def test_random_openings_start_games_after_up_to_k_random_moves():
+    def opening_stones(k):
+        cfg = SelfPlayConfig(games_in_parallel=16, temperature_moves=9, random_opening_moves=k)
+        trajectories, _ = play_games(GAME, UniformEvaluator(), SearchConfig(simulations=8), cfg,
+                                     48, seed=2)
+        return {stones(t.states[0]) for t in trajectories}
+    assert opening_stones(0) == {0}
+    assert opening_stones(3) == {0, 1, 2, 3}

@@ -274,8 +274,8 @@ def bench_search(s: Settings) -> Result:
         "priors), but in both a simulation is one walk, one expansion, one random rollout and "
         "one backup",
         "tree only: UniformEvaluator (value 0, no rollout), so the rate is the tree's own "
-        "(selection, expansion, backup and the game's rules, with Python once per step); "
-        "KiB/tree = the preallocated tree arrays / batch"]
+        "(selection, expansion, backup and the game's rules; pure MCTS runs its whole loop "
+        "compiled); KiB/tree = the preallocated tree arrays / batch"]
     if pyspiel is None:
         notes.append("pyspiel is not installed: no OpenSpiel comparison")
     return Result(rows, notes)

@@ -41,9 +41,9 @@ def new_walks(walks: int, depth: int, state_size: int) -> Walks:
 
 
 @njit(cache=True, inline="always")
-def walk_edge(t, w, i, d):
-    """The record of walk i's node at depth d."""
-    return edge_at(t, w.tree[i], -1 if d == 0 else w.path[i, d - 1], w.path_action[i, d])
+def walk_edge(root, edges, path, path_action, b, i, d):
+    """The record of walk i's node at depth d (in tree b; path and path_action of the walks)."""
+    return edge_at(root, edges, b, -1 if d == 0 else path[i, d - 1], path_action[i, d])
 
 
 @njit(cache=True, inline="always")
@@ -56,16 +56,16 @@ def _edge_q(e, solver):
 
 
 @njit(cache=True, inline="always")
-def _proven_win(t, b, node):
+def _proven_win(edges, b, node):
     """An action of the mover at node that is proven to win, or -1."""
-    for a in range(t.edges.shape[2]):
-        if t.edges[b, node, a].proven == 1:
+    for a in range(edges.shape[2]):
+        if edges[b, node, a].proven == 1:
             return a
     return -1
 
 
 @njit(cache=True, inline="always")
-def puct_child(t, b, node, n_parent, value_sum, c_init, c_base, fpu_reduction, solver):
+def puct_child(edges, b, node, n_parent, value_sum, c_init, c_base, fpu_reduction, solver):
     """AlphaZero's PUCT choice at node (n_parent visits, value_sum): Q + c(N) * P * sqrt(N) / (1 + n).
 
     Unvisited children get the parent's value minus fpu_reduction (first-play urgency). With the
@@ -76,8 +76,8 @@ def puct_child(t, b, node, n_parent, value_sum, c_init, c_base, fpu_reduction, s
     parent_q = -value_sum / n_parent if n_parent > 0 else 0.0
     fpu = parent_q - fpu_reduction
     best_score, best, lost_score, lost = -np.inf, -1, -np.inf, -1
-    for a in range(t.edges.shape[2]):
-        e = t.edges[b, node, a]
+    for a in range(edges.shape[2]):
+        e = edges[b, node, a]
         if not e.legal:
             continue
         if solver and e.proven == 1:
@@ -99,16 +99,16 @@ def puct_child(t, b, node, n_parent, value_sum, c_init, c_base, fpu_reduction, s
 
 
 @njit(cache=True, inline="always")
-def sigma_q(t, b, node, c_visit, c_scale, solver, out):
+def sigma_q(edges, raw_value, b, node, c_visit, c_scale, solver, out):
     """Fill out[A] with Gumbel search's sigma(completed Q) at node (Danihelka et al. 2022).
 
     Unvisited actions get v_mix, the value estimate mixed with the visited children's Q; Q is
     rescaled to [0, 1] over the legal actions, then scaled by (c_visit + max visits) * c_scale.
     """
-    num_actions = t.edges.shape[2]
+    num_actions = edges.shape[2]
     total, max_n, p_visited, pq_sum = 0, 0, 0.0, 0.0
     for a in range(num_actions):
-        e = t.edges[b, node, a]
+        e = edges[b, node, a]
         out[a] = np.nan
         if e.legal:
             q = _edge_q(e, solver)
@@ -119,14 +119,14 @@ def sigma_q(t, b, node, c_visit, c_scale, solver, out):
                 max_n = max(max_n, n)
                 p_visited += e.prior
                 pq_sum += e.prior * q
-    v_mix = t.raw_value[b, node]
+    v_mix = raw_value[b, node]
     if total > 0 and p_visited > 0:
         v_mix = (v_mix + total * pq_sum / p_visited) / (1.0 + total)
     lo, hi = np.inf, -np.inf
     for a in range(num_actions):
         if np.isnan(out[a]):
             out[a] = v_mix
-        if t.edges[b, node, a].legal:
+        if edges[b, node, a].legal:
             lo, hi = min(lo, out[a]), max(hi, out[a])
     scale = (c_visit + max_n) * c_scale / max(hi - lo, 1e-8)
     for a in range(num_actions):
@@ -134,42 +134,42 @@ def sigma_q(t, b, node, c_visit, c_scale, solver, out):
 
 
 @njit(cache=True, inline="always")
-def improved_policy(t, b, node, c_visit, c_scale, solver, out):
+def improved_policy(edges, raw_value, b, node, c_visit, c_scale, solver, out):
     """Fill out[A] with softmax(log prior + sigma(completed Q)) over the legal actions."""
-    sigma_q(t, b, node, c_visit, c_scale, solver, out)
+    sigma_q(edges, raw_value, b, node, c_visit, c_scale, solver, out)
     top = -np.inf
     for a in range(out.shape[0]):
-        e = t.edges[b, node, a]
+        e = edges[b, node, a]
         if e.legal:
             out[a] += np.log(e.prior + 1e-12)
             top = max(top, out[a])
     total = 0.0
     for a in range(out.shape[0]):
-        out[a] = np.exp(out[a] - top) if t.edges[b, node, a].legal else 0.0
+        out[a] = np.exp(out[a] - top) if edges[b, node, a].legal else 0.0
         total += out[a]
     out /= total
 
 
 @njit(cache=True, inline="always")
-def _children_visits(t, b, node):
+def _children_visits(edges, b, node):
     total = 0
-    for a in range(t.edges.shape[2]):
-        total += t.edges[b, node, a].visits
+    for a in range(edges.shape[2]):
+        total += edges[b, node, a].visits
     return total
 
 
 @njit(cache=True, inline="always")
-def _gumbel_interior_child(t, b, node, c_visit, c_scale, solver, scratch):
+def _gumbel_interior_child(edges, raw_value, b, node, c_visit, c_scale, solver, scratch):
     """Deterministic non-root choice: argmax improved policy - n(a) / (1 + total visits)."""
     if solver:
-        win = _proven_win(t, b, node)
+        win = _proven_win(edges, b, node)
         if win >= 0:
             return win
-    improved_policy(t, b, node, c_visit, c_scale, solver, scratch)
-    total = _children_visits(t, b, node)
+    improved_policy(edges, raw_value, b, node, c_visit, c_scale, solver, scratch)
+    total = _children_visits(edges, b, node)
     best_score, best = -np.inf, -1
-    for a in range(t.edges.shape[2]):
-        e = t.edges[b, node, a]
+    for a in range(edges.shape[2]):
+        e = edges[b, node, a]
         if e.legal:
             score = scratch[a] - e.visits / (1.0 + total)
             if score > best_score:
@@ -178,21 +178,21 @@ def _gumbel_interior_child(t, b, node, c_visit, c_scale, solver, scratch):
 
 
 @njit(cache=True, inline="always")
-def _gumbel_root_child(t, b, gumbel_score, visit_table, c_visit, c_scale, solver, scratch):
+def _gumbel_root_child(edges, raw_value, b, gumbel_score, visit_table, c_visit, c_scale, solver, scratch):
     """Sequential halving at the root: among the considered actions whose visits equal the
     table's entry for this simulation, the one with the largest g + logits + sigma(Q)."""
     if solver:
-        win = _proven_win(t, b, 0)
+        win = _proven_win(edges, b, 0)
         if win >= 0:
             return win
-    done = _children_visits(t, b, 0)
+    done = _children_visits(edges, b, 0)
     target = visit_table[b, min(done, visit_table.shape[1] - 1)]
-    sigma_q(t, b, 0, c_visit, c_scale, solver, scratch)
+    sigma_q(edges, raw_value, b, 0, c_visit, c_scale, solver, scratch)
     best_score, best, fewest, fewest_n = -np.inf, -1, -1, 1 << 30
-    for a in range(t.edges.shape[2]):
+    for a in range(edges.shape[2]):
         if gumbel_score[b, a] == -np.inf:
             continue
-        n = t.edges[b, 0, a].visits
+        n = edges[b, 0, a].visits
         if n < fewest_n:
             fewest, fewest_n = a, n
         score = gumbel_score[b, a] + scratch[a]
@@ -218,8 +218,9 @@ def walk(t, b, w, i, remaining, method, c_init, c_base, fpu_reduction, solver, g
     each once its own choice is made.
     """
     node, d = 0, 0
+    edges, raw_value, path, path_action = t.edges, t.raw_value, w.path, w.path_action
     e = t.root[b]
-    w.path[i, 0] = 0
+    path[i, 0] = 0
     while True:
         if e.status == TERMINAL or (solver and e.proven != UNKNOWN and d > 0):
             kind = KNOWN
@@ -230,19 +231,21 @@ def walk(t, b, w, i, remaining, method, c_init, c_base, fpu_reduction, solver, g
             _visit(e, virtual_loss)
             break
         if method == GUMBEL and d == 0:
-            a = _gumbel_root_child(t, b, gumbel_score, visit_table, c_visit, c_scale, solver,
-                                   scratch)
+            a = _gumbel_root_child(edges, raw_value, b, gumbel_score, visit_table, c_visit,
+                                   c_scale, solver, scratch)
         elif method == GUMBEL:
-            a = _gumbel_interior_child(t, b, node, c_visit, c_scale, solver, scratch)
+            a = _gumbel_interior_child(edges, raw_value, b, node, c_visit, c_scale, solver,
+                                       scratch)
         else:
-            a = puct_child(t, b, node, e.visits, e.value, c_init, c_base, fpu_reduction, solver)
+            a = puct_child(edges, b, node, e.visits, e.value, c_init, c_base, fpu_reduction,
+                           solver)
         _visit(e, virtual_loss)
-        if d + 1 >= w.path.shape[1]:
+        if d + 1 >= path.shape[1]:
             raise ValueError("search path longer than the game's max_moves")
-        e = t.edges[b, node, a]
+        e = edges[b, node, a]
         child = e.child
         d += 1
-        w.path_action[i, d] = a
+        path_action[i, d] = a
         if child < 0:
             child = alloc_node(t, b, node, a)
             if child < 0:  # tree full: the walk is given back (as a collision at node)
@@ -250,11 +253,11 @@ def walk(t, b, w, i, remaining, method, c_init, c_base, fpu_reduction, solver, g
                 kind = COLLISION
                 remaining[b] = 0
                 break
-            w.path[i, d] = child
+            path[i, d] = child
             _visit(e, virtual_loss)
             kind = NEW_LEAF
             break
-        w.path[i, d] = child
+        path[i, d] = child
         node = child
     w.tree[i], w.depth[i], w.kind[i] = b, d, kind
     return kind
@@ -268,6 +271,6 @@ def root_gumbel_stats(t, c_visit, c_scale, solver):
     policy = np.zeros((batch, num_actions), np.float32)
     for b in range(batch):
         if t.root[b].status != TERMINAL:
-            sigma_q(t, b, 0, c_visit, c_scale, solver, sigma[b])
-            improved_policy(t, b, 0, c_visit, c_scale, solver, policy[b])
+            sigma_q(t.edges, t.raw_value, b, 0, c_visit, c_scale, solver, sigma[b])
+            improved_policy(t.edges, t.raw_value, b, 0, c_visit, c_scale, solver, policy[b])
     return sigma, policy

@@ -128,10 +128,10 @@ def tree_bytes(tree: Tree) -> int:
 
 
 @njit(cache=True, inline="always")
-def edge_at(t, b, parent, action):
-    """The record that holds the statistics of the node reached by action from parent
-    (parent -1: the root)."""
-    return t.root[b] if parent < 0 else t.edges[b, parent, action]
+def edge_at(root, edges, b, parent, action):
+    """The record (of t.root or t.edges) that holds the statistics of the node reached by
+    action from parent (parent -1: the root)."""
+    return root[b] if parent < 0 else edges[b, parent, action]
 
 
 @njit(cache=True, inline="always")

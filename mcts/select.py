@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from mcts.tree import NEW, TERMINAL, UNKNOWN, alloc_node, edge_at
+from mcts.tree import NEW, TERMINAL, UNKNOWN, edge_at
 
 PUCT, GUMBEL = 0, 1
 NEW_LEAF, KNOWN, COLLISION = 0, 1, 2  # kinds of walk: a new leaf to evaluate / a leaf whose
@@ -209,27 +209,27 @@ def _visit(e, virtual_loss):
 
 
 @njit(cache=True, inline="always")
-def walk(t, b, w, i, remaining, method, c_init, c_base, fpu_reduction, solver, gumbel_score,
-         visit_table, c_visit, c_scale, virtual_loss, scratch):
-    """Walk tree b from its root to a leaf as walk i of w; return its kind. When the tree is
-    full, the walk ends as a collision (to be given back) and remaining[b] becomes 0.
+def walk(edges, root, raw_value, path, path_action, b, i, method, c_init, c_base,
+         fpu_reduction, solver, gumbel_score, visit_table, c_visit, c_scale, virtual_loss,
+         scratch):
+    """Walk tree b from its root as walk i (path, path_action: the walks' arrays); return
+    (kind, depth). A NEW_LEAF walk stops at an edge with no node yet: path_action[i, depth] is
+    its action and the caller allocates the node (and visits its record).
 
     Every node on the walk gets a visit and a virtual loss (undone or settled by the backup),
-    each once its own choice is made.
+    each once its own choice is made. The arrays come one by one, not as the Tree tuple:
+    numba reference-counts each array passed to an inlined function, atomically.
     """
     node, d = 0, 0
-    edges, raw_value, path, path_action = t.edges, t.raw_value, w.path, w.path_action
-    e = t.root[b]
+    e = root[b]
     path[i, 0] = 0
     while True:
         if e.status == TERMINAL or (solver and e.proven != UNKNOWN and d > 0):
-            kind = KNOWN
             _visit(e, virtual_loss)
-            break
+            return KNOWN, d
         if e.status == NEW:
-            kind = COLLISION
             _visit(e, virtual_loss)
-            break
+            return COLLISION, d
         if method == GUMBEL and d == 0:
             a = _gumbel_root_child(edges, raw_value, b, gumbel_score, visit_table, c_visit,
                                    c_scale, solver, scratch)
@@ -243,24 +243,12 @@ def walk(t, b, w, i, remaining, method, c_init, c_base, fpu_reduction, solver, g
         if d + 1 >= path.shape[1]:
             raise ValueError("search path longer than the game's max_moves")
         e = edges[b, node, a]
-        child = e.child
         d += 1
         path_action[i, d] = a
-        if child < 0:
-            child = alloc_node(t, b, node, a)
-            if child < 0:  # tree full: the walk is given back (as a collision at node)
-                d -= 1
-                kind = COLLISION
-                remaining[b] = 0
-                break
-            path[i, d] = child
-            _visit(e, virtual_loss)
-            kind = NEW_LEAF
-            break
-        path[i, d] = child
-        node = child
-    w.tree[i], w.depth[i], w.kind[i] = b, d, kind
-    return kind
+        if e.child < 0:
+            return NEW_LEAF, d
+        node = e.child
+        path[i, d] = node
 
 
 @njit(cache=True)

@@ -8,7 +8,8 @@ file) so that the edit takes effect.
 import numpy as np
 from numba import njit
 
-from mcts.select import NEW_LEAF, walk
+from mcts.select import COLLISION, NEW_LEAF, _visit, walk
+from mcts.tree import alloc_node
 from mcts.update import settle_tree
 
 
@@ -21,6 +22,8 @@ def step(t, done, walks, remaining, masks, outcomes, priors, values, leaves_per_
     simulations into `walks`, with the states and actions of the new leaves. Returns (walks
     made, new leaves among them)."""
     scratch = np.empty(t.edges.shape[2], np.float32)
+    edges, root, raw_value = t.edges, t.root, t.raw_value
+    path, path_action = walks.path, walks.path_action
     n_done, i_done, leaf = done.count[0], 0, 0
     n, n_new = 0, 0
     for b in range(t.parent.shape[0]):  # tree by tree, so that each stays in cache
@@ -31,14 +34,22 @@ def step(t, done, walks, remaining, masks, outcomes, priors, values, leaves_per_
             leaf = settle_tree(t, done, start, i_done, leaf, remaining, masks, outcomes, priors,
                                values, virtual_loss, solver)
         for k in range(min(leaves_per_tree, remaining[b])):
-            kind = walk(t, b, walks, n, remaining, method, c_init, c_base, fpu_reduction,
-                        solver, gumbel_score, visit_table, c_visit, c_scale, virtual_loss,
-                        scratch)
+            kind, d = walk(edges, root, raw_value, path, path_action, b, n, method, c_init,
+                           c_base, fpu_reduction, solver, gumbel_score, visit_table, c_visit,
+                           c_scale, virtual_loss, scratch)
             if kind == NEW_LEAF:
-                d = walks.depth[n]
-                walks.leaf_states[n_new] = t.states[b, walks.path[n, d - 1]]
-                walks.leaf_actions[n_new] = walks.path_action[n, d]
-                n_new += 1
+                parent, action = path[n, d - 1], path_action[n, d]
+                child = alloc_node(t, b, parent, action)
+                if child < 0:  # tree full: the walk is given back (as a collision at parent)
+                    kind, d = COLLISION, d - 1
+                    remaining[b] = 0
+                else:
+                    path[n, d] = child
+                    _visit(edges[b, parent, action], virtual_loss)
+                    walks.leaf_states[n_new] = t.states[b, parent]
+                    walks.leaf_actions[n_new] = action
+                    n_new += 1
+            walks.tree[n], walks.depth[n], walks.kind[n] = b, d, kind
             n += 1
     walks.count[0], walks.count[1] = n, n_new
     return n, n_new

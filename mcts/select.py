@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from mcts.tree import NEW, TERMINAL, UNKNOWN, edge_at
+from mcts.tree import NEW, TERMINAL, UNKNOWN
 
 PUCT, GUMBEL = 0, 1
 NEW_LEAF, KNOWN, COLLISION = 0, 1, 2  # kinds of walk: a new leaf to evaluate / a leaf whose
@@ -38,12 +38,6 @@ def new_walks(walks: int, depth: int, state_size: int) -> Walks:
                  path_action=np.zeros((walks, depth), np.int32),
                  leaf_states=np.zeros((walks, state_size), np.int64),
                  leaf_actions=np.zeros(walks, np.int64))
-
-
-@njit(cache=True, inline="always")
-def walk_edge(root, edges, path, path_action, b, i, d):
-    """The record of walk i's node at depth d (in tree b; path and path_action of the walks)."""
-    return edge_at(root, edges, b, -1 if d == 0 else path[i, d - 1], path_action[i, d])
 
 
 @njit(cache=True, inline="always")
@@ -202,7 +196,7 @@ def _gumbel_root_child(edges, raw_value, b, gumbel_score, visit_table, c_visit, 
 
 
 @njit(cache=True, inline="always")
-def _visit(e, virtual_loss):
+def visit(e, virtual_loss):
     """A walk passes through the node of record e: one visit and a virtual loss at once."""
     e.visits += 1
     e.value += -virtual_loss
@@ -225,10 +219,10 @@ def walk(edges, root, raw_value, path, path_action, b, i, method, c_init, c_base
     path[i, 0] = 0
     while True:
         if e.status == TERMINAL or (solver and e.proven != UNKNOWN and d > 0):
-            _visit(e, virtual_loss)
+            visit(e, virtual_loss)
             return KNOWN, d
         if e.status == NEW:
-            _visit(e, virtual_loss)
+            visit(e, virtual_loss)
             return COLLISION, d
         if method == GUMBEL and d == 0:
             a = _gumbel_root_child(edges, raw_value, b, gumbel_score, visit_table, c_visit,
@@ -239,7 +233,7 @@ def walk(edges, root, raw_value, path, path_action, b, i, method, c_init, c_base
         else:
             a = puct_child(edges, b, node, e.visits, e.value, c_init, c_base, fpu_reduction,
                            solver)
-        _visit(e, virtual_loss)
+        visit(e, virtual_loss)
         if d + 1 >= path.shape[1]:
             raise ValueError("search path longer than the game's max_moves")
         e = edges[b, node, a]

@@ -8,34 +8,57 @@ file) so that the edit takes effect.
 import numpy as np
 from numba import njit
 
-from mcts.select import COLLISION, NEW_LEAF, _visit, walk
-from mcts.tree import alloc_node
-from mcts.update import settle_tree
+from mcts.select import COLLISION, KNOWN, NEW_LEAF, visit, walk
+from mcts.tree import TERMINAL, alloc_node
+from mcts.update import backup_walk, expand, prove_upwards, revert_walk
 
 
 @njit(cache=True)
 def step(t, done, walks, remaining, masks, outcomes, priors, values, leaves_per_tree, method,
-         c_init, c_base, fpu_reduction, solver, gumbel_score, visit_table, c_visit, c_scale,
+         c_init, c_base, fpu_reduction, solver, gumbel_score, visit_table, cvisit, c_scale,
          virtual_loss):
     """Settle the walks `done` (their new leaves evaluated: masks, outcomes, priors, values in
     leaf order), then make up to leaves_per_tree new walks in each tree with remaining[b] > 0
     simulations into `walks`, with the states and actions of the new leaves. Returns (walks
     made, new leaves among them)."""
     scratch = np.empty(t.edges.shape[2], np.float32)
-    edges, root, raw_value = t.edges, t.root, t.raw_value
+    edges, root, raw_value, states = t.edges, t.root, t.raw_value, t.states
     path, path_action = walks.path, walks.path_action
+    done_path, done_action, done_depth = done.path, done.path_action, done.depth
     n_done, i_done, leaf = done.count[0], 0, 0
     n, n_new = 0, 0
     for b in range(t.parent.shape[0]):  # tree by tree, so that each stays in cache
         start = i_done
         while i_done < n_done and done.tree[i_done] == b:
             i_done += 1
-        if i_done > start:
-            leaf = settle_tree(t, done, start, i_done, leaf, remaining, masks, outcomes, priors,
-                               values, virtual_loss, solver)
+        # settle: first the new leaves, expanded with their evaluation and backed up ...
+        for i in range(start, i_done):
+            if done.kind[i] != NEW_LEAF:
+                continue
+            d = done_depth[i]
+            node, parent = done_path[i, d], done_path[i, d - 1]
+            e = edges[b, parent, done_action[i, d]]
+            states[b, node] = done.leaf_states[leaf]
+            value = expand(edges, raw_value, b, node, e, masks, priors, leaf, outcomes[leaf],
+                           values[leaf])
+            backup_walk(root, edges, done_path, done_action, b, i, d, value, virtual_loss)
+            if solver and e.status == TERMINAL:
+                prove_upwards(root, edges, done_path, done_action, b, i, d)
+            remaining[b] -= 1
+            leaf += 1
+        # ... then the others: backed up with their exact value, or given back (collisions)
+        for i in range(start, i_done):
+            d = done_depth[i]
+            if done.kind[i] == COLLISION:
+                revert_walk(root, edges, done_path, done_action, b, i, d, virtual_loss)
+            elif done.kind[i] == KNOWN:
+                e = root[b] if d == 0 else edges[b, done_path[i, d - 1], done_action[i, d]]
+                backup_walk(root, edges, done_path, done_action, b, i, d,
+                            np.float32(-e.proven), virtual_loss)
+                remaining[b] -= 1
         for k in range(min(leaves_per_tree, remaining[b])):
             kind, d = walk(edges, root, raw_value, path, path_action, b, n, method, c_init,
-                           c_base, fpu_reduction, solver, gumbel_score, visit_table, c_visit,
+                           c_base, fpu_reduction, solver, gumbel_score, visit_table, cvisit,
                            c_scale, virtual_loss, scratch)
             if kind == NEW_LEAF:
                 parent, action = path[n, d - 1], path_action[n, d]
@@ -45,8 +68,8 @@ def step(t, done, walks, remaining, masks, outcomes, priors, values, leaves_per_
                     remaining[b] = 0
                 else:
                     path[n, d] = child
-                    _visit(edges[b, parent, action], virtual_loss)
-                    walks.leaf_states[n_new] = t.states[b, parent]
+                    visit(edges[b, parent, action], virtual_loss)
+                    walks.leaf_states[n_new] = states[b, parent]
                     walks.leaf_actions[n_new] = action
                     n_new += 1
             walks.tree[n], walks.depth[n], walks.kind[n] = b, d, kind
@@ -54,11 +77,10 @@ def step(t, done, walks, remaining, masks, outcomes, priors, values, leaves_per_
     walks.count[0], walks.count[1] = n, n_new
     return n, n_new
 
-
 @njit(cache=True)
 def search_with_rollouts(t, done, walks, remaining, masks, outcomes, priors, values,
                          leaves_per_tree, method, c_init, c_base, fpu_reduction, solver,
-                         gumbel_score, visit_table, c_visit, c_scale, virtual_loss, play,
+                         gumbel_score, visit_table, cvisit, c_scale, virtual_loss, play,
                          legal_masks, game_outcomes, playouts, rng, rollouts):
     """The whole search loop of `Searcher.run` in compiled code, for pure MCTS: each step's new
     leaves are played, masked and scored by the game's own kernels (passed as functions) with
@@ -66,7 +88,7 @@ def search_with_rollouts(t, done, walks, remaining, masks, outcomes, priors, val
     to Python between steps."""
     n_walks, n_new = step(t, done, walks, remaining, masks, outcomes, priors, values,
                           leaves_per_tree, method, c_init, c_base, fpu_reduction, solver,
-                          gumbel_score, visit_table, c_visit, c_scale, virtual_loss)
+                          gumbel_score, visit_table, cvisit, c_scale, virtual_loss)
     while n_walks > 0:
         leaves = walks.leaf_states[:n_new]
         play(leaves, walks.leaf_actions[:n_new])
@@ -84,5 +106,5 @@ def search_with_rollouts(t, done, walks, remaining, masks, outcomes, priors, val
         done, walks = walks, done
         n_walks, n_new = step(t, done, walks, remaining, leaf_masks, leaf_outcomes,
                               leaf_priors, leaf_values, leaves_per_tree, method, c_init,
-                              c_base, fpu_reduction, solver, gumbel_score, visit_table, c_visit,
+                              c_base, fpu_reduction, solver, gumbel_score, visit_table, cvisit,
                               c_scale, virtual_loss)

@@ -7,7 +7,7 @@ A node's statistics live only on the edge that leads to it, and a node's edges l
 one row of records (`EDGE`, [B, N, A]): a walk reads a node's whole choice, and the visits,
 value and status of the child it picks, from one short contiguous row, instead of one cache
 line per array per node (the search is memory-bound). The roots, which have no parent, keep the
-same record in `root` ([B]). `edge_at` gives the record that holds a node's statistics.
+same record in `root` ([B]).
 """
 from __future__ import annotations
 
@@ -125,13 +125,6 @@ def new_tree(batch: int, capacity: int, num_actions: int, state_size: int) -> Tr
 def tree_bytes(tree: Tree) -> int:
     """Memory held by the tree arrays."""
     return sum(a.nbytes for a in tree)
-
-
-@njit(cache=True, inline="always")
-def edge_at(root, edges, b, parent, action):
-    """The record (of t.root or t.edges) that holds the statistics of the node reached by
-    action from parent (parent -1: the root)."""
-    return root[b] if parent < 0 else edges[b, parent, action]
 
 
 @njit(cache=True, inline="always")

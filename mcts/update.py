@@ -3,42 +3,45 @@ import numpy as np
 from numba import njit
 
 from games.interface import ONGOING
-from mcts.select import COLLISION, NEW_LEAF, walk_edge
 from mcts.tree import EXPANDED, TERMINAL, UNKNOWN
 
 
 @njit(cache=True, inline="always")
-def _expand(edges, raw_value, b, node, e, mask, outcome, prior, value):
-    """Set a new node's legal moves and priors (e: its record); return its value for the
-    player to move."""
+def expand(edges, raw_value, b, node, e, masks, priors, j, outcome, value):
+    """Set a new node's legal moves and priors from row j of masks and priors (e: its record);
+    return its value for the player to move."""
+    num_actions = masks.shape[1]
     e.status = EXPANDED
-    for a in range(mask.shape[0]):
-        edges[b, node, a].legal = mask[a]
+    legal = 0
+    for a in range(num_actions):
+        edges[b, node, a].legal = masks[j, a]
+        legal += masks[j, a]
     if outcome != ONGOING:
         e.status = TERMINAL
         e.proven = -outcome
         return np.float32(outcome)
     total = 0.0
-    for a in range(mask.shape[0]):
-        total += prior[a] if mask[a] else 0.0
-    for a in range(mask.shape[0]):
-        if not mask[a]:
+    for a in range(num_actions):
+        total += priors[j, a] if masks[j, a] else 0.0
+    for a in range(num_actions):
+        if not masks[j, a]:
             edges[b, node, a].prior = 0.0
         elif total > 0.0:
-            edges[b, node, a].prior = prior[a] / total
+            edges[b, node, a].prior = priors[j, a] / total
         else:
-            edges[b, node, a].prior = 1.0 / mask.sum()
+            edges[b, node, a].prior = 1.0 / legal
     raw_value[b, node] = value
     return value
 
 
-# The helpers below take the arrays they use, not the Tree and Walks tuples, and write the
+# The helpers here take the arrays they use, not the Tree and Walks tuples, and write the
 # records on a path out instead of calling a helper per level: numba reference-counts every
 # array passed to an inlined function (a tuple: each of its arrays) with atomic instructions,
-# which perf showed to be 65% of the search's time (mcts/step.py hoists the arrays once).
+# which perf showed to be 65% of the search's time. mcts/step.py takes the arrays out of the
+# tuples once per step and settles the walks itself.
 
 @njit(cache=True, inline="always")
-def _prove_upwards(root, edges, path, path_action, b, i, depth):
+def prove_upwards(root, edges, path, path_action, b, i, depth):
     """Propagate an exact value from walk i's leaf to its ancestors while they become proven.
 
     A parent is won for its mover when one child is a proven win for that mover, and decided
@@ -66,7 +69,7 @@ def _prove_upwards(root, edges, path, path_action, b, i, depth):
 
 
 @njit(cache=True, inline="always")
-def _backup_walk(root, edges, path, path_action, b, i, depth, value, virtual_loss):
+def backup_walk(root, edges, path, path_action, b, i, depth, value, virtual_loss):
     """Add the leaf's value (view of its player to move) along walk i, settling virtual loss."""
     q = -value
     for d in range(depth, 0, -1):  # the records on the path, written out: no call per level
@@ -76,7 +79,7 @@ def _backup_walk(root, edges, path, path_action, b, i, depth, value, virtual_los
 
 
 @njit(cache=True, inline="always")
-def _revert_walk(root, edges, path, path_action, b, i, depth, virtual_loss):
+def revert_walk(root, edges, path, path_action, b, i, depth, virtual_loss):
     for d in range(depth, 0, -1):
         e = edges[b, path[i, d - 1], path_action[i, d]]
         e.visits -= 1
@@ -85,47 +88,12 @@ def _revert_walk(root, edges, path, path_action, b, i, depth, virtual_loss):
     root[b].value += virtual_loss
 
 
-@njit(cache=True, inline="always")
-def settle_tree(t, w, start, end, first_leaf, remaining, masks, outcomes, priors, values,
-                virtual_loss, solver):
-    """Settle walks start..end-1 of w (all in one tree): first the new leaves, numbered from
-    first_leaf, expanded with their evaluation and backed up; then the others, backed up with
-    their exact value (KNOWN) or given back (COLLISION). Returns the next leaf number."""
-    root, edges, path, path_action = t.root, t.edges, w.path, w.path_action
-    j = first_leaf
-    for i in range(start, end):
-        if w.kind[i] != NEW_LEAF:
-            continue
-        b, d = w.tree[i], w.depth[i]
-        node = path[i, d]
-        e = walk_edge(root, edges, path, path_action, b, i, d)
-        t.states[b, node] = w.leaf_states[j]
-        value = _expand(edges, t.raw_value, b, node, e, masks[j], outcomes[j], priors[j],
-                        values[j])
-        _backup_walk(root, edges, path, path_action, b, i, d, value, virtual_loss)
-        if solver and e.status == TERMINAL:
-            _prove_upwards(root, edges, path, path_action, b, i, d)
-        remaining[b] -= 1
-        j += 1
-    for i in range(start, end):
-        b, d = w.tree[i], w.depth[i]
-        if w.kind[i] == COLLISION:
-            _revert_walk(root, edges, path, path_action, b, i, d, virtual_loss)
-        elif w.kind[i] != NEW_LEAF:
-            proven = walk_edge(root, edges, path, path_action, b, i, d).proven
-            _backup_walk(root, edges, path, path_action, b, i, d, np.float32(-proven),
-                         virtual_loss)
-            remaining[b] -= 1
-    return j
-
-
 @njit(cache=True)
 def expand_roots(t, rows, masks, outcomes, priors, values):
     """Expand the (new) roots of trees rows[i] with their evaluation; counts as their first visit."""
     for i in range(rows.shape[0]):
         b = rows[i]
         e = t.root[b]
-        value = _expand(t.edges, t.raw_value, b, 0, e, masks[i], outcomes[i], priors[i],
-                        values[i])
+        value = expand(t.edges, t.raw_value, b, 0, e, masks, priors, i, outcomes[i], values[i])
         e.visits += 1
         e.value += -value

@@ -35,7 +35,7 @@ def score_generations(run_dir: Path, game: str, simulations: list[int], every: i
         if not match or int(match.group(1)) % every:
             continue
         gen = int(match.group(1))
-        row = {"generation": gen, "minutes": minutes.get(gen)}
+        row = {"generation": gen, "minutes": 0.0 if gen == 0 else minutes.get(gen)}
         for sims in simulations:
             rate, _ = measure(game, network_player(games.get(game), path, sims), data_file)
             row[f"optimal_{sims}"] = rate

@@ -23,12 +23,13 @@ def test_shipped_tictactoe_model_plays_nearly_perfectly():
     assert raw >= 0.97
 
 
-def test_shipped_connect4_model_beats_a_one_ply_heuristic(connect4_data):
+def test_shipped_connect4_model_beats_a_one_ply_heuristic_with_its_raw_policy(connect4_data):
     game = games.get("connect4")
     rate, n = measure("connect4", network_player(game, "builtin", 0),
                       connect4_data / "bench_moves.tsv")
     assert n == 1000
-    assert rate > 0.6  # uniform random: 35%; one-ply heuristic: 69% (needs search)
+    # measured 78.3%; uniform random: 35%; a one-ply heuristic (win, else block): 69%
+    assert rate >= 0.75
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ import torch
 import games
 from engine.config import Config
 from engine.network import InferenceSettings, NetworkEvaluator, build_network
-from engine.selfplay import SelfPlayStats, SelfPlayStream, Trajectory
+from engine.selfplay import SelfPlayStats, SelfPlayStream, Trajectory, play_games
 
 
 class LocalSelfPlay:
@@ -30,14 +30,16 @@ class LocalSelfPlay:
     def play(self, weights: dict, num_games: int, seed: int):
         """Play num_games games with these weights (seed: of the first call's games)."""
         self.net.load_state_dict(weights)
-        sp = self.config.selfplay
-        if self.stream is None or not sp.carry_over:
-            batch = sp.games_in_parallel if sp.carry_over else min(sp.games_in_parallel,
-                                                                    num_games)
-            self.stream = SelfPlayStream(self.game, self.evaluator, self.config.search, sp,
-                                         batch, seed)
+        sp, search = self.config.selfplay, self.config.search
         before = self.evaluator.positions
-        trajectories, stats = self.stream.play(num_games, sp.carry_over)
+        if not sp.carry_over:
+            trajectories, stats = play_games(self.game, self.evaluator, search, sp, num_games,
+                                             seed)
+        else:
+            if self.stream is None:
+                self.stream = SelfPlayStream(self.game, self.evaluator, search, sp,
+                                             sp.games_in_parallel, seed)
+            trajectories, stats = self.stream.play(num_games)
         return trajectories, stats, self.evaluator.positions - before
 
     def close(self) -> None:

@@ -25,7 +25,11 @@ def uniform_priors(masks: np.ndarray) -> np.ndarray:
 
 
 class UniformEvaluator:
-    """Uniform priors and value 0: the tree's own throughput, with no evaluation cost."""
+    """Uniform priors and value 0: the tree's own throughput, with no evaluation cost. It is
+    the rollout evaluator with no rollouts, and runs inside the search's compiled loop too."""
+
+    rollouts = 0
+    rng = make_rng(0)  # never drawn from
 
     def __call__(self, states, masks):
         return uniform_priors(masks), np.zeros(len(states), np.float32)

@@ -13,7 +13,6 @@ import numpy as np
 from numba import types
 
 from games import ONGOING, Game
-from games.rng import make_rng
 from mcts import policies
 from mcts.evaluators import Evaluator, RolloutEvaluator, UniformEvaluator
 from mcts.select import GUMBEL, PUCT, new_walks, root_gumbel_stats
@@ -88,7 +87,6 @@ class Searcher:
         self.rng = np.random.default_rng(seed)
         self._walks = self._new_walks()
         # masks, outcomes, priors and values of no leaves, for a step with nothing to settle
-        self._no_rng = make_rng(seed)  # for rollouts=0, which draw nothing
         self._no_leaves = (np.zeros((0, game.num_actions), np.bool_), np.zeros(0, np.int8),
                            np.zeros((0, game.num_actions), np.float32), np.zeros(0, np.float32))
 
@@ -152,8 +150,7 @@ class Searcher:
 
     def _search_with_rollouts(self, args) -> None:
         """The search loop in one compiled call, for the evaluators that are game kernels."""
-        game, rollouts = self.game, getattr(self.evaluate, "rollouts", 0)
-        rng = getattr(self.evaluate, "rng", self._no_rng)
+        game, rollouts, rng = self.game, self.evaluate.rollouts, self.evaluate.rng
         signature = (tuple(numba.typeof(a) for a in args) + GAME_KERNEL_TYPES
                      + (numba.typeof(rng), numba.int64))
         kernel = search_with_rollouts.compile(signature)

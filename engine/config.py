@@ -66,11 +66,20 @@ class ReplayConfig:
 class TrainerConfig:
     batch_size: int = 256
     steps_per_generation: int = 200
-    learning_rate: float = 0.01  # SGD with momentum; cosine-free: step-wise by generation
-    lr_decay_generations: int = 0  # divide the learning rate by 10 every this many (0 = never)
+    learning_rate: float = 0.01  # SGD with momentum
+    # "step": divide by 10 every lr_decay_generations (0 = never); "cosine": anneal from
+    # learning_rate to learning_rate * lr_final over the run's budget (pipeline.minutes or
+    # pipeline.generations), so a budgeted run ends on small, sharpening steps
+    lr_schedule: str = "step"
+    lr_decay_generations: int = 0
+    lr_final: float = 0.05
     momentum: float = 0.9
     weight_decay: float = 1e-4
     value_weight: float = 1.0
+
+    def __post_init__(self):
+        if self.lr_schedule not in ("step", "cosine"):
+            raise ValueError("trainer.lr_schedule must be 'step' or 'cosine'")
 
 
 @dataclass(frozen=True)

@@ -194,7 +194,8 @@ class Pipeline:
                           false_resign_rate=sp.false_resigns / max(sp.playthroughs, 1),
                           replay_size=len(replay))
             t0 = time.time()
-            record.update(train(candidate, optimizer, replay, cfg.trainer, gen, rng))
+            record.update(train(candidate, optimizer, replay, cfg.trainer, gen, rng,
+                                self._progress(gen, start, minutes_before)))
             record["train_seconds"] = time.time() - t0
             self._save(candidate, gen, run_dir / "checkpoints" / f"gen_{gen:04d}.ckpt")
             self._save(candidate, gen, run_dir / "candidate.ckpt", optimizer)
@@ -239,6 +240,14 @@ class Pipeline:
         if p.generations and (generation or state.generation) >= p.generations:
             return True
         return bool(p.minutes) and minutes_before + (time.time() - start) / 60 >= p.minutes
+
+    def _progress(self, generation: int, start: float, minutes_before: float) -> float | None:
+        """The share of the run's budget spent (the larger of time and generations), None
+        without a budget."""
+        p = self.config.pipeline
+        shares = ([(generation - 1) / p.generations] if p.generations else []) + (
+            [(minutes_before + (time.time() - start) / 60) / p.minutes] if p.minutes else [])
+        return max(shares) if shares else None
 
     def _load_networks(self, state: RunState):
         """(best network, candidate network, the candidate's optimizer), as the last complete

@@ -1,6 +1,8 @@
 """Trainer: policy cross-entropy + value MSE (+ L2 through weight decay), SGD with momentum."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch.nn import functional as F
@@ -15,7 +17,13 @@ def make_optimizer(net: PolicyValueNet, cfg: TrainerConfig) -> torch.optim.Optim
                            weight_decay=cfg.weight_decay, nesterov=True)
 
 
-def learning_rate(cfg: TrainerConfig, generation: int) -> float:
+def learning_rate(cfg: TrainerConfig, generation: int, progress: float | None = None) -> float:
+    """The learning rate of this generation; progress: the share of the run's budget spent
+    (None: the run has no budget, and a cosine schedule stays at its start)."""
+    if cfg.lr_schedule == "cosine":
+        p = min(max(progress or 0.0, 0.0), 1.0)
+        cosine = 0.5 * (1 + math.cos(math.pi * p))
+        return cfg.learning_rate * (cfg.lr_final + (1 - cfg.lr_final) * cosine)
     if cfg.lr_decay_generations <= 0:
         return cfg.learning_rate
     return cfg.learning_rate * 0.1 ** (generation // cfg.lr_decay_generations)
@@ -32,10 +40,12 @@ def losses(net: PolicyValueNet, planes, policies, values, value_weight: float):
 
 
 def train(net: PolicyValueNet, optimizer: torch.optim.Optimizer, replay: ReplayBuffer,
-          cfg: TrainerConfig, generation: int, rng: np.random.Generator) -> dict:
+          cfg: TrainerConfig, generation: int, rng: np.random.Generator,
+          progress: float | None = None) -> dict:
     """Run cfg.steps_per_generation SGD steps on replay samples; return mean losses."""
+    lr = learning_rate(cfg, generation, progress)
     for group in optimizer.param_groups:
-        group["lr"] = learning_rate(cfg, generation)
+        group["lr"] = lr
     net.train()
     sums = np.zeros(4)
     for _ in range(cfg.steps_per_generation):
@@ -49,4 +59,4 @@ def train(net: PolicyValueNet, optimizer: torch.optim.Optimizer, replay: ReplayB
     net.eval()
     mean = sums / max(cfg.steps_per_generation, 1)
     return {"loss": mean[0], "policy_loss": mean[1], "value_loss": mean[2],
-            "policy_entropy": mean[3], "learning_rate": learning_rate(cfg, generation)}
+            "policy_entropy": mean[3], "learning_rate": lr}

@@ -33,6 +33,7 @@ from engine.pipeline import Pipeline, RunError, RunState, open_run
 from engine.players import network_player
 from engine.replay import SHARD
 from engine.strength import measure
+from engine.trainer import learning_rate
 from faults import check_run_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +92,7 @@ def engine_process(*args, **kwargs):
     ("arena.gate=3", "arena.gate"),
     ("selfplay.value_target_search=1.5", "selfplay.value_target_search"),
     ("arena.rating_every=0", "arena.rating_every"),
+    ("trainer.lr_schedule=linear", "trainer.lr_schedule"),
 ])
 def test_bad_override_is_a_config_error_naming_the_key(override, named):
     with pytest.raises(ConfigError, match=re.escape(named)):
@@ -213,6 +215,23 @@ def test_trained_network_picks_more_optimal_moves_than_untrained_ones(trained, t
     assert untrained < 0.72
     assert trained_rate >= untrained + 0.08, (trained_rate, untrained)
     assert trained_rate >= 0.76, trained_rate
+
+
+def test_cosine_schedule_anneals_over_the_runs_budget(tmp_path):
+    cosine = tiny_config("trainer.lr_schedule=cosine", "trainer.learning_rate=0.1",
+                         "trainer.lr_final=0.1", "pipeline.generations=3").trainer
+    assert learning_rate(cosine, 1, 0.0) == pytest.approx(0.1)
+    assert learning_rate(cosine, 1, 0.5) == pytest.approx(0.1 * (0.1 + 0.9 * 0.5))
+    assert learning_rate(cosine, 1, 1.0) == pytest.approx(0.01)
+    assert learning_rate(cosine, 9, None) == pytest.approx(0.1)  # no budget: no annealing
+    step = tiny_config("trainer.lr_decay_generations=2", "trainer.learning_rate=0.1").trainer
+    assert [learning_rate(step, g, 0.9) for g in (1, 2, 4)] == pytest.approx([0.1, 0.01, 0.001])
+    # the pipeline spends its generation budget: 0, 1/3, 2/3 of the way at generations 1-3
+    Pipeline(tiny_config("trainer.lr_schedule=cosine", "trainer.learning_rate=0.1",
+                         "trainer.lr_final=0.1", "pipeline.generations=3"),
+             tmp_path, quiet=True).run()
+    assert [r["learning_rate"] for r in read_metrics(tmp_path)] == pytest.approx(
+        [learning_rate(cosine, 1, p) for p in (0, 1 / 3, 2 / 3)])
 
 
 def test_state_counts_match_the_replay_shards(trained):

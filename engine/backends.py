@@ -5,6 +5,7 @@ pipeline does not care where the games were played.
 """
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing as mp
 import os
 
@@ -28,7 +29,8 @@ class LocalSelfPlay:
         self.stream: SelfPlayStream | None = None
 
     def play(self, weights: dict, num_games: int, seed: int):
-        """Play num_games games with these weights (seed: of the first call's games)."""
+        """Play num_games games with these weights (seed: of the first call's games; weights:
+        on the CPU, any device's network takes them)."""
         self.net.load_state_dict(weights)
         sp, search = self.config.selfplay, self.config.search
         before = self.evaluator.positions
@@ -53,11 +55,9 @@ def _start_worker(config: Config, settings: InferenceSettings) -> None:
     global _worker
     torch.set_num_threads(1)
     game = games.get(config.game)
-    net = build_network(game, config.network)
-    if settings.channels_last:
-        net = net.to(memory_format=torch.channels_last)
-    _worker = LocalSelfPlay(config, net.eval(), InferenceSettings(
-        settings.channels_last, settings.bf16, 1))
+    settings = dataclasses.replace(settings, threads=1)
+    net = settings.prepare(build_network(game, config.network))
+    _worker = LocalSelfPlay(config, net.eval(), settings)
 
 
 def _worker_play(weights: dict, num_games: int, seed: int):

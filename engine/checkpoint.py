@@ -82,7 +82,7 @@ def load_checkpoint(path: str | Path, game: str | None = None) -> Checkpoint:
     if hashlib.sha256(payload).hexdigest().encode() != header[len(MAGIC):]:
         raise CheckpointError(f"checkpoint {path} is corrupt or truncated (checksum mismatch)")
     try:
-        content = torch.load(io.BytesIO(payload), weights_only=True)
+        content = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
         meta = json.loads(content["meta"])
         ckpt = Checkpoint(meta["game"], int(meta["generation"]), meta["config"],
                           content["weights"], content.get("optimizer"))

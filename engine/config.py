@@ -110,6 +110,8 @@ class PipelineConfig:
     threads: int = 0  # torch threads (0 = decide by measurement)
     workers: int = 1  # self-play processes, one torch thread each (1 = in the trainer's
     # process, 0 = one per core of this machine)
+    device: str = "auto"  # where the network runs: "auto" (a CUDA GPU if torch sees one), "cpu",
+    # "cuda" or "cuda:N"; self-play workers and the trainer share it
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,8 @@ class Config:
 
 SECTIONS = {f.name: f.default_factory for f in dataclasses.fields(Config) if f.name != "game"}
 # settings that may change when a run is resumed: budgets and speed, not what is learned
-RESUMABLE = {"pipeline.generations", "pipeline.minutes", "pipeline.threads", "pipeline.workers"}
+RESUMABLE = {"pipeline.generations", "pipeline.minutes", "pipeline.threads", "pipeline.workers",
+             "pipeline.device"}
 
 
 def _check_type(where: str, default, value):

@@ -55,6 +55,21 @@ def masked_softmax(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     return torch.softmax(logits.masked_fill(~masks, -1e9), dim=1)
 
 
+def resolve_device(name: str) -> torch.device:
+    """"auto" (CUDA when torch sees a GPU, else the CPU), "cpu", "cuda" or "cuda:N"."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"unknown device {name!r} (use auto, cpu or cuda)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} asked for, but torch sees no CUDA GPU")
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"unsupported device {name!r} (use auto, cpu or cuda)")
+    return device
+
+
 @dataclass(frozen=True)
 class InferenceSettings:
     """How to run the network fastest on this machine, chosen by measurement."""
@@ -63,47 +78,61 @@ class InferenceSettings:
     bf16: bool = False
     threads: int = 0  # torch threads (0 = leave torch's setting)
     positions_per_s: float = 0.0
+    device: str = "cpu"
 
     def describe(self) -> str:
-        return (f"{'bf16' if self.bf16 else 'fp32'}, "
+        return (f"{self.device}, {'bf16' if self.bf16 else 'fp32'}, "
                 f"{'channels_last' if self.channels_last else 'contiguous'}, "
                 f"{torch.get_num_threads()} threads, {self.positions_per_s:,.0f} positions/s")
+
+    def autocast(self):
+        return torch.autocast(torch.device(self.device).type, torch.bfloat16, enabled=self.bf16)
+
+    def prepare(self, net: nn.Module) -> nn.Module:
+        """The network moved to this device and memory format."""
+        return net.to(self.device, memory_format=torch.channels_last if self.channels_last
+                      else torch.contiguous_format)
+
+    def input(self, planes: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(planes).to(self.device, non_blocking=True)
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
 
 def measure_inference(net: nn.Module, game: Game, batch: int, settings: InferenceSettings,
                       seconds: float = 0.3) -> float:
     """Positions per second of a bare forward pass at this batch size and setting."""
-    x = torch.zeros((batch, *game.planes))
-    if settings.channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    net = net.to(memory_format=torch.channels_last if settings.channels_last
-                 else torch.contiguous_format)
-    with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=settings.bf16):
+    x = settings.input(np.zeros((batch, *game.planes), np.float32))
+    net = settings.prepare(net)
+    with torch.inference_mode(), settings.autocast():
         net(x)
+        if x.is_cuda:
+            torch.cuda.synchronize(x.device)
         count, start = 0, time.perf_counter()
         while time.perf_counter() - start < seconds or count < 2:
             net(x)
             count += 1
+        if x.is_cuda:
+            torch.cuda.synchronize(x.device)
     return count * batch / (time.perf_counter() - start)
 
 
 def choose_inference(net: nn.Module, game: Game, batch: int,
-                     thread_counts: tuple[int, ...] = ()) -> InferenceSettings:
-    """Try fp32/bf16 x contiguous/channels-last (x each of thread_counts) at this batch; keep
-    the fastest and leave torch set to its thread count."""
+                     thread_counts: tuple[int, ...] = (), device: str = "cpu") -> InferenceSettings:
+    """Try fp32/bf16 x contiguous/channels-last (x each of thread_counts) at this batch on this
+    device; keep the fastest, leave torch set to its thread count and the net in its format."""
     was_training = net.training
     net.eval()
-    best = InferenceSettings()
+    best = InferenceSettings(device=device)
     for threads in thread_counts or (torch.get_num_threads(),):
         torch.set_num_threads(threads)
         for bf16 in (False, True):
             for channels_last in (False, True):
-                trial = InferenceSettings(channels_last, bf16, threads)
+                trial = InferenceSettings(channels_last, bf16, threads, device=device)
                 rate = measure_inference(net, game, batch, trial, seconds=0.2)
                 if rate > best.positions_per_s:
-                    best = InferenceSettings(channels_last, bf16, threads, rate)
+                    best = InferenceSettings(channels_last, bf16, threads, rate, device)
     torch.set_num_threads(best.threads)
-    net.to(memory_format=torch.channels_last if best.channels_last else torch.contiguous_format)
+    best.prepare(net)
     net.train(was_training)
     return best
 
@@ -119,13 +148,10 @@ class NetworkEvaluator:
     def __call__(self, states: np.ndarray, masks: np.ndarray):
         planes = np.empty((len(states), *self.game.planes), np.float32)
         self.game.encode(states, planes)
-        x = torch.from_numpy(planes)
-        if self.settings.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16,
-                                                    enabled=self.settings.bf16):
-            logits, values = self.net(x)
-            priors = masked_softmax(logits.float(), torch.from_numpy(masks))
+        with torch.inference_mode(), self.settings.autocast():
+            logits, values = self.net(self.settings.input(planes))
+            priors = masked_softmax(logits.float().cpu(), torch.from_numpy(masks))
+            values = values.float().cpu()
         self.calls += 1
         self.positions += len(states)
-        return priors.numpy(), values.float().numpy()
+        return priors.numpy(), values.numpy()

@@ -28,7 +28,7 @@ from engine.arena import gate, play_pairs
 from engine.backends import make_selfplay
 from engine.checkpoint import Checkpoint, WriteError, atomic_write, load_checkpoint
 from engine.config import Config, ConfigError, from_dict, meaning_changes
-from engine.network import NetworkEvaluator, build_network, choose_inference
+from engine.network import NetworkEvaluator, build_network, choose_inference, resolve_device
 from engine.players import RandomPlayer, SearchPlayer, mcts_player
 from engine.replay import ReplayBuffer
 from engine.trainer import make_optimizer, train
@@ -150,18 +150,22 @@ class Pipeline:
 
     def run(self) -> RunState:
         check_run(self.run_dir, self.config)  # refuse a foreign directory before touching it
+        try:
+            device = resolve_device(self.config.pipeline.device)
+        except ValueError as e:
+            raise RunError(f"pipeline.device: {e}") from None
         with RunLock(self.run_dir):
-            return self._run()
+            return self._run(device)
 
-    def _run(self) -> RunState:
+    def _run(self, device: torch.device) -> RunState:
         cfg, game, run_dir = self.config, self.game, self.run_dir
         state = open_run(run_dir, cfg)
         torch.manual_seed(cfg.pipeline.seed + state.generation)
-        best_net, candidate, optimizer = self._load_networks(state)
+        best_net, candidate, optimizer = self._load_networks(state, device)
         threads = ((cfg.pipeline.threads,) if cfg.pipeline.threads
                    else tuple(sorted({1, len(os.sched_getaffinity(0))})))
-        settings = self.settings = choose_inference(best_net, game,
-                                                    cfg.selfplay.games_in_parallel, threads)
+        settings = self.settings = choose_inference(
+            best_net, game, cfg.selfplay.games_in_parallel, threads, str(device))
         self.log(f"inference: {settings.describe()}")
         atomic_write(run_dir / "inference.json", json.dumps(settings.__dict__).encode())
         replay = ReplayBuffer(game, cfg.replay, run_dir / "replay", state.replay_shards)
@@ -178,7 +182,8 @@ class Pipeline:
             record = {"generation": gen}
             t0 = time.time()
             trajectories, sp, evaluations = selfplay.play(
-                best_net.state_dict(), cfg.selfplay.games_per_generation,
+                {k: v.cpu() for k, v in best_net.state_dict().items()},
+                cfg.selfplay.games_per_generation,
                 seed=int(rng.integers(2**31)))
             replay.add(trajectories)
             state.replay_shards = replay.next_shard
@@ -249,14 +254,14 @@ class Pipeline:
             [(minutes_before + (time.time() - start) / 60) / p.minutes] if p.minutes else [])
         return max(shares) if shares else None
 
-    def _load_networks(self, state: RunState):
+    def _load_networks(self, state: RunState, device: torch.device):
         """(best network, candidate network, the candidate's optimizer), as the last complete
         generation left them: best.ckpt and candidate.ckpt are written before state.json, so
         after a kill they may hold a later generation's network; that generation's work is
         redone from checkpoints/gen_NNNN.ckpt (with fresh optimizer momentum)."""
         cfg, game, run_dir = self.config, self.game, self.run_dir
-        best = build_network(game, cfg.network)
-        candidate = build_network(game, cfg.network)
+        best = build_network(game, cfg.network).to(device)
+        candidate = build_network(game, cfg.network).to(device)
         candidate.load_state_dict(best.state_dict())
         optimizer = make_optimizer(candidate, cfg.trainer)
         if state.generation == 0 and not (run_dir / "best.ckpt").exists():
@@ -283,7 +288,7 @@ class Pipeline:
     def _save(self, net, generation: int, path: Path, optimizer=None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         Checkpoint(self.game.name, generation, self.config.to_dict(),
-                   {k: v.detach().clone() for k, v in net.state_dict().items()},
+                   {k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
                    optimizer.state_dict() if optimizer else None).save(path)
 
     def _player(self, net, name: str) -> SearchPlayer:

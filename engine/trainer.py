@@ -47,16 +47,17 @@ def train(net: PolicyValueNet, optimizer: torch.optim.Optimizer, replay: ReplayB
     for group in optimizer.param_groups:
         group["lr"] = lr
     net.train()
-    sums = np.zeros(4)
+    device = next(net.parameters()).device
+    sums = torch.zeros(4, device=device)
     for _ in range(cfg.steps_per_generation):
-        planes, policies, values = replay.sample(cfg.batch_size, rng)
-        total, *parts = losses(net, torch.from_numpy(planes), torch.from_numpy(policies),
-                               torch.from_numpy(values), cfg.value_weight)
+        batch = (torch.from_numpy(a).to(device, non_blocking=True)
+                 for a in replay.sample(cfg.batch_size, rng))
+        total, *parts = losses(net, *batch, cfg.value_weight)
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         optimizer.step()
-        sums += [total.item()] + [p.item() for p in parts]
+        sums += torch.stack([total, *parts]).detach()
     net.eval()
-    mean = sums / max(cfg.steps_per_generation, 1)
+    mean = (sums / max(cfg.steps_per_generation, 1)).tolist()
     return {"loss": mean[0], "policy_loss": mean[1], "value_loss": mean[2],
             "policy_entropy": mean[3], "learning_rate": lr}

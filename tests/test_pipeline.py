@@ -181,6 +181,15 @@ def test_a_foreign_directory_is_not_taken_over(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]  # not even a lock
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_a_device_this_machine_lacks_is_refused_before_anything_is_written(tmp_path):
+    for device, message in (("cuda", "sees no CUDA GPU"), ("tpu", "unknown device"),
+                            ("meta", "unsupported device")):
+        with pytest.raises(RunError, match=f"pipeline.device: .*{message}"):
+            Pipeline(tiny_config(f"pipeline.device={device}"), tmp_path / "run", quiet=True).run()
+    assert not (tmp_path / "run").exists()
+
+
 # ---- learning on a tiny budget -------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -283,7 +292,8 @@ def test_networks_of_a_generation_that_did_not_complete_are_not_resumed(tmp_path
     later = build_network(GAME, config.network).state_dict()
     for name in ("best.ckpt", "candidate.ckpt"):
         Checkpoint("tictactoe", 2, config.to_dict(), later).save(tmp_path / name)
-    best, candidate, _ = Pipeline(config, tmp_path, quiet=True)._load_networks(state)
+    best, candidate, _ = Pipeline(config, tmp_path, quiet=True)._load_networks(
+        state, torch.device("cpu"))
     for net in (best, candidate):
         for key, value in complete.weights.items():
             assert torch.equal(net.state_dict()[key], value), key

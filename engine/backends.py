@@ -49,18 +49,26 @@ class LocalSelfPlay:
 
 
 _worker: LocalSelfPlay | None = None
+_start_error: str | None = None
 
 
 def _start_worker(config: Config, settings: InferenceSettings) -> None:
-    global _worker
-    torch.set_num_threads(1)
-    game = games.get(config.game)
-    settings = dataclasses.replace(settings, threads=1)
-    net = settings.prepare(build_network(game, config.network))
-    _worker = LocalSelfPlay(config, net.eval(), settings)
+    """A pool's initializer. A failure is kept for the first job to raise: an initializer that
+    raises makes the pool start a new worker, forever."""
+    global _worker, _start_error
+    try:
+        torch.set_num_threads(1)
+        game = games.get(config.game)
+        settings = dataclasses.replace(settings, threads=1)
+        net = settings.prepare(build_network(game, config.network))
+        _worker = LocalSelfPlay(config, net.eval(), settings)
+    except Exception as e:  # noqa: BLE001 - reported by _worker_play
+        _start_error = f"a self-play worker could not start: {type(e).__name__}: {e}"
 
 
 def _worker_play(weights: dict, num_games: int, seed: int):
+    if _worker is None:
+        raise RuntimeError(_start_error)
     trajectories, stats, evaluations = _worker.play(weights, num_games, seed)
     return ([(t.states, t.policies, t.values) for t in trajectories], stats, evaluations)
 

@@ -246,34 +246,40 @@ def bench_search(s: Settings) -> Result:
     positions, source = search_positions(game, n, s.seed)
     states = np.stack([game.position(p) for p in positions])
     pyspiel = _pyspiel()
-    peer = (_openspiel_search_rate(pyspiel, game, positions, sims, repeats, s.seed)
-            if pyspiel is not None else None)
+    peers = []
 
-    def row(search, batch, leaves, solver, rate, kib="-", compare=True):
+    def row(search, batch, leaves, solver, rate, kib="-", peer=None):
         return {"search": search, "batch": batch, "leaves/tree": leaves, "solver": solver,
-                "sims/s": rate, "vs OpenSpiel": rate / peer if compare and peer else "-",
-                "KiB/tree": kib}
+                "sims/s": rate, "vs OpenSpiel": rate / peer if peer else "-", "KiB/tree": kib}
 
     rows = []
     for batch, leaves, solver in ((n, 1, True), (n, 8, True), (n, 1, False), (1, 1, True)):
+        # OpenSpiel again beside each of our rows: the machine's speed drifts, the ratio of
+        # two measurements made side by side does not
+        if pyspiel is not None:
+            peers.append(_openspiel_search_rate(pyspiel, game, positions, sims, repeats, s.seed))
         config = SearchConfig(simulations=sims, c_init=3.0, dirichlet_fraction=0.0,
                               leaves_per_tree=leaves, solver=solver)
         rate, size = _our_search_rate(game, states, RolloutEvaluator(game, 1, s.seed), config,
                                       batch, repeats if batch > 1 else 1, s.seed)
         rows.append(row("ours, 1 rollout/leaf", batch, leaves, "on" if solver else "off", rate,
-                        size / 1024))
-    if peer is not None:
-        rows.append(row("OpenSpiel MCTSBot, 1 rollout/leaf", 1, "-", "off", peer))
+                        size / 1024, peers[-1] if peers else None))
+    if peers:
+        median = float(np.median(peers))
+        rows.append(row("OpenSpiel MCTSBot, 1 rollout/leaf", 1, "-", "off", median,
+                        peer=median))
     config = SearchConfig(simulations=sims, c_init=3.0, dirichlet_fraction=0.0)
     for batch in s.search_batches:
         batch_states = states[np.arange(batch) % n]  # the positions again, cycled to fill
         rate, size = _our_search_rate(game, batch_states, UniformEvaluator(), config, batch,
                                       repeats, s.seed)
-        rows.append(row("ours, tree only (value 0)", batch, 1, "on", rate, size / 1024,
-                        compare=False))
+        rows.append(row("ours, tree only (value 0)", batch, 1, "on", rate, size / 1024))
     notes = [
         f"{source}; {sims:,} simulations per position; one core each; median of {repeats} "
         "timed repeats after a warm-up (one repeat for ours at batch 1: the slowest row)",
+        "OpenSpiel is measured again just before each of our rows, and each ratio is to that "
+        f"measurement (the machine's speed drifts); its row: the median of {len(peers)}, "
+        f"spread {min(peers, default=0):,.0f}-{max(peers, default=0):,.0f}/s",
         "ours: SearchConfig(simulations, c_init=3.0, dirichlet_fraction=0), uniform priors; "
         f"batch {n} = all positions searched together as one batch (the engine's mode), "
         "batch 1 = one position at a time; leaves/tree > 1 = that many walks per tree per step "

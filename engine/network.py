@@ -67,6 +67,9 @@ def resolve_device(name: str) -> torch.device:
         raise ValueError(f"device {name!r} asked for, but torch sees no CUDA GPU")
     if device.type not in ("cpu", "cuda"):
         raise ValueError(f"unsupported device {name!r} (use auto, cpu or cuda)")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"device {name!r} asked for, but torch sees "
+                         f"{torch.cuda.device_count()} CUDA GPU(s)")
     return device
 
 
@@ -118,12 +121,15 @@ def measure_inference(net: nn.Module, game: Game, batch: int, settings: Inferenc
 
 def choose_inference(net: nn.Module, game: Game, batch: int,
                      thread_counts: tuple[int, ...] = (), device: str = "cpu") -> InferenceSettings:
-    """Try fp32/bf16 x contiguous/channels-last (x each of thread_counts) at this batch on this
-    device; keep the fastest, leave torch set to its thread count and the net in its format."""
+    """Try fp32/bf16 x contiguous/channels-last (x each of thread_counts, on the CPU) at this
+    batch on this device; keep the fastest, leave torch set to its thread count and the net in
+    its format."""
     was_training = net.training
     net.eval()
     best = InferenceSettings(device=device)
-    for threads in thread_counts or (torch.get_num_threads(),):
+    if not thread_counts or (torch.device(device).type != "cpu" and len(thread_counts) > 1):
+        thread_counts = (torch.get_num_threads(),)  # on a GPU: the given count, or torch's
+    for threads in thread_counts:
         torch.set_num_threads(threads)
         for bf16 in (False, True):
             for channels_last in (False, True):
@@ -142,7 +148,7 @@ class NetworkEvaluator:
 
     def __init__(self, net: PolicyValueNet, game: Game, settings: InferenceSettings | None = None):
         self.net, self.game = net.eval(), game
-        self.settings = settings or InferenceSettings()
+        self.settings = settings or InferenceSettings(device=str(next(net.parameters()).device))
         self.calls, self.positions = 0, 0
 
     def __call__(self, states: np.ndarray, masks: np.ndarray):

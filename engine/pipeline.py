@@ -97,7 +97,8 @@ def check_run(run_dir: Path, config: Config) -> RunState:
         changes = meaning_changes(old, config)
         if changes:
             raise RunError(f"{run_dir} was started with other settings; refusing to resume "
-                           f"with: {'; '.join(changes)} (use a new --run-dir)")
+                           f"with: {'; '.join(changes)} (use a new --run-dir, or --set the run's own "
+                           f"values)")
     elif run_dir.exists() and any(p.name != "lock" and not _temporary(p.name)
                                   for p in run_dir.iterdir()):
         raise RunError(f"{run_dir} is not empty and holds no zeroplay run")
@@ -131,6 +132,17 @@ def _trim_metrics(path: Path, generation: int) -> None:
         except (ValueError, KeyError):
             pass
     atomic_write(path, "".join(f"{line}\n" for line in kept).encode())
+
+
+def _to_cpu(tree):
+    """A state dict (nested dicts and lists of tensors) with every tensor on the CPU."""
+    if isinstance(tree, torch.Tensor):
+        return tree.detach().cpu()
+    if isinstance(tree, dict):
+        return {k: _to_cpu(v) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(_to_cpu(v) for v in tree)
+    return tree
 
 
 def _log(message: str) -> None:
@@ -167,6 +179,10 @@ class Pipeline:
         settings = self.settings = choose_inference(
             best_net, game, cfg.selfplay.games_in_parallel, threads, str(device))
         self.log(f"inference: {settings.describe()}")
+        if cfg.trainer.lr_schedule == "cosine" and not (cfg.pipeline.minutes
+                                                        or cfg.pipeline.generations):
+            self.log("trainer.lr_schedule is cosine but the run has no budget (--minutes or "
+                     "--generations): the learning rate stays at its start")
         atomic_write(run_dir / "inference.json", json.dumps(settings.__dict__).encode())
         replay = ReplayBuffer(game, cfg.replay, run_dir / "replay", state.replay_shards)
         selfplay = make_selfplay(cfg, best_net, settings)
@@ -247,10 +263,10 @@ class Pipeline:
         return bool(p.minutes) and minutes_before + (time.time() - start) / 60 >= p.minutes
 
     def _progress(self, generation: int, start: float, minutes_before: float) -> float | None:
-        """The share of the run's budget spent (the larger of time and generations), None
-        without a budget."""
+        """The share of the run's budget spent when `generation` trains (the larger of time and
+        generations: the last generation of a budget trains at 1), None without a budget."""
         p = self.config.pipeline
-        shares = ([(generation - 1) / p.generations] if p.generations else []) + (
+        shares = ([(generation - 1) / max(p.generations - 1, 1)] if p.generations else []) + (
             [(minutes_before + (time.time() - start) / 60) / p.minutes] if p.minutes else [])
         return max(shares) if shares else None
 
@@ -289,7 +305,7 @@ class Pipeline:
         path.parent.mkdir(parents=True, exist_ok=True)
         Checkpoint(self.game.name, generation, self.config.to_dict(),
                    {k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
-                   optimizer.state_dict() if optimizer else None).save(path)
+                   _to_cpu(optimizer.state_dict()) if optimizer else None).save(path)
 
     def _player(self, net, name: str) -> SearchPlayer:
         search = SearchConfig(**{**self.config.search.__dict__, "dirichlet_fraction": 0.0,

@@ -26,7 +26,7 @@ def learning_rate(cfg: TrainerConfig, generation: int, progress: float | None = 
         return cfg.learning_rate * (cfg.lr_final + (1 - cfg.lr_final) * cosine)
     if cfg.lr_decay_generations <= 0:
         return cfg.learning_rate
-    return cfg.learning_rate * 0.1 ** (generation // cfg.lr_decay_generations)
+    return cfg.learning_rate * 0.1 ** ((generation - 1) // cfg.lr_decay_generations)
 
 
 def losses(net: PolicyValueNet, planes, policies, values, value_weight: float):

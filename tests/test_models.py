@@ -16,11 +16,11 @@ def optimal_rates(checkpoint):
 
 
 def test_shipped_tictactoe_model_plays_nearly_perfectly():
-    # measured: 4,518 of 4,520 with its search (100 simulations), 97.3% raw; the issue's target
+    # measured: 4,519 of 4,520 with its search (100 simulations), 98.1% raw; the issue's target
     # of all 4,520 is checked by the slow test below
     with_search, raw = optimal_rates("builtin")
-    assert with_search >= 4518 / 4520
-    assert raw >= 0.97
+    assert with_search >= 4519 / 4520
+    assert raw >= 0.98
 
 
 def test_shipped_connect4_model_beats_a_one_ply_heuristic_with_its_raw_policy(connect4_data):
@@ -28,14 +28,24 @@ def test_shipped_connect4_model_beats_a_one_ply_heuristic_with_its_raw_policy(co
     rate, n = measure("connect4", network_player(game, "builtin", 0),
                       connect4_data / "bench_moves.tsv")
     assert n == 1000
-    # measured 78.3%; uniform random: 35%; a one-ply heuristic (win, else block): 69%
-    assert rate >= 0.75
+    # measured 86.9%; uniform random: 35%; a one-ply heuristic (win, else block): 69%
+    assert rate >= 0.85
+
+
+@pytest.mark.slow
+def test_shipped_connect4_model_with_200_simulations(connect4_data):
+    """The target, 97% (not met: measured 96.7%)."""
+    game = games.get("connect4")
+    rate, _ = measure("connect4", network_player(game, "builtin", 200),
+                      connect4_data / "bench_moves.tsv")
+    assert rate >= 0.97
 
 
 @pytest.mark.slow
 def test_default_tictactoe_run_plays_perfectly(tmp_path):
-    """The target: every position with the default search, >= 97% raw (not met yet: two
-    positions where a confident wrong prior hides a forced win from 100 simulations)."""
+    """The target: every position with the default search, >= 97% raw (not met yet: one
+    position, O . . / X . . / X O X, where the net values the winning move at -0.95 after its
+    one visit, so that even 400 simulations never look at it again)."""
     state = Pipeline(load_config("tictactoe"), tmp_path, quiet=True).run()
     assert state.generation == 25
     with_search, raw = optimal_rates(tmp_path / "best.ckpt")

@@ -234,13 +234,15 @@ def test_cosine_schedule_anneals_over_the_runs_budget(tmp_path):
     assert learning_rate(cosine, 1, 1.0) == pytest.approx(0.01)
     assert learning_rate(cosine, 9, None) == pytest.approx(0.1)  # no budget: no annealing
     step = tiny_config("trainer.lr_decay_generations=2", "trainer.learning_rate=0.1").trainer
-    assert [learning_rate(step, g, 0.9) for g in (1, 2, 4)] == pytest.approx([0.1, 0.01, 0.001])
-    # the pipeline spends its generation budget: 0, 1/3, 2/3 of the way at generations 1-3
+    assert [learning_rate(step, g, 0.9) for g in (1, 2, 3, 5)] == pytest.approx(
+        [0.1, 0.1, 0.01, 0.001])
+    # the pipeline spends its generation budget: the first generation at the start, the last
+    # at the end
     Pipeline(tiny_config("trainer.lr_schedule=cosine", "trainer.learning_rate=0.1",
                          "trainer.lr_final=0.1", "pipeline.generations=3"),
              tmp_path, quiet=True).run()
     assert [r["learning_rate"] for r in read_metrics(tmp_path)] == pytest.approx(
-        [learning_rate(cosine, 1, p) for p in (0, 1 / 3, 2 / 3)])
+        [0.1, learning_rate(cosine, 2, 0.5), 0.01])
 
 
 def test_state_counts_match_the_replay_shards(trained):

@@ -92,3 +92,18 @@ def test_random_openings_start_games_after_up_to_k_random_moves():
         return {stones(t.states[0]) for t in trajectories}
     assert opening_stones(0) == {0}
     assert opening_stones(3) == {0, 1, 2, 3}
+
+
+def test_a_worker_that_cannot_start_fails_the_call_with_its_reason():
+    """A pool restarts a worker whose initializer raises, forever; ours reports the error."""
+    from engine.backends import ProcessSelfPlay
+    from engine.config import load_config
+    from engine.network import InferenceSettings
+
+    config = load_config("tictactoe", overrides=["selfplay.games_in_parallel=2"])
+    backend = ProcessSelfPlay(config, InferenceSettings(device="cuda:7"), workers=2)
+    try:
+        with pytest.raises(RuntimeError, match="self-play worker could not start"):
+            backend.play({}, 2, seed=0)
+    finally:
+        backend.close()

@@ -178,6 +178,7 @@ class Pipeline:
                    else tuple(sorted({1, len(os.sched_getaffinity(0))})))
         settings = self.settings = choose_inference(
             best_net, game, cfg.selfplay.games_in_parallel, threads, str(device))
+        settings.prepare(candidate)  # the layout that runs the net fastest trains it faster too
         self.log(f"inference: {settings.describe()}")
         if cfg.trainer.lr_schedule == "cosine" and not (cfg.pipeline.minutes
                                                         or cfg.pipeline.generations):
@@ -216,7 +217,8 @@ class Pipeline:
                           replay_size=len(replay))
             t0 = time.time()
             record.update(train(candidate, optimizer, replay, cfg.trainer, gen, rng,
-                                self._progress(gen, start, minutes_before)))
+                                self._progress(gen, start, minutes_before),
+                                settings.channels_last))
             record["train_seconds"] = time.time() - t0
             self._save(candidate, gen, run_dir / "checkpoints" / f"gen_{gen:04d}.ckpt")
             self._save(candidate, gen, run_dir / "candidate.ckpt", optimizer)

@@ -41,8 +41,9 @@ def losses(net: PolicyValueNet, planes, policies, values, value_weight: float):
 
 def train(net: PolicyValueNet, optimizer: torch.optim.Optimizer, replay: ReplayBuffer,
           cfg: TrainerConfig, generation: int, rng: np.random.Generator,
-          progress: float | None = None) -> dict:
-    """Run cfg.steps_per_generation SGD steps on replay samples; return mean losses."""
+          progress: float | None = None, channels_last: bool = False) -> dict:
+    """Run cfg.steps_per_generation SGD steps on replay samples; return mean losses.
+    channels_last: the net is in that memory format, and its batches are made so."""
     lr = learning_rate(cfg, generation, progress)
     for group in optimizer.param_groups:
         group["lr"] = lr
@@ -50,9 +51,11 @@ def train(net: PolicyValueNet, optimizer: torch.optim.Optimizer, replay: ReplayB
     device = next(net.parameters()).device
     sums = torch.zeros(4, device=device)
     for _ in range(cfg.steps_per_generation):
-        batch = (torch.from_numpy(a).to(device, non_blocking=True)
-                 for a in replay.sample(cfg.batch_size, rng))
-        total, *parts = losses(net, *batch, cfg.value_weight)
+        planes, policies, values = (torch.from_numpy(a).to(device, non_blocking=True)
+                                    for a in replay.sample(cfg.batch_size, rng))
+        if channels_last:
+            planes = planes.contiguous(memory_format=torch.channels_last)
+        total, *parts = losses(net, planes, policies, values, cfg.value_weight)
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         optimizer.step()

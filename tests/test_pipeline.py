@@ -233,7 +233,8 @@ def test_cosine_schedule_anneals_over_the_runs_budget(tmp_path):
     assert learning_rate(cosine, 1, 0.5) == pytest.approx(0.1 * (0.1 + 0.9 * 0.5))
     assert learning_rate(cosine, 1, 1.0) == pytest.approx(0.01)
     assert learning_rate(cosine, 9, None) == pytest.approx(0.1)  # no budget: no annealing
-    step = tiny_config("trainer.lr_decay_generations=2", "trainer.learning_rate=0.1").trainer
+    step = tiny_config("trainer.lr_schedule=step", "trainer.lr_decay_generations=2",
+                       "trainer.learning_rate=0.1").trainer
     assert [learning_rate(step, g, 0.9) for g in (1, 2, 3, 5)] == pytest.approx(
         [0.1, 0.1, 0.01, 0.001])
     # the pipeline spends its generation budget: the first generation at the start, the last

@@ -380,7 +380,10 @@ def bench_selfplay(s: Settings) -> Result:
 
 
 def bench_train(s: Settings) -> Result:
-    """Trainer samples/s on the default network and config (random replay data)."""
+    """Trainer samples/s on the default network and config (random replay data), in each memory
+    format (the pipeline trains in the one its inference measurement picks)."""
+    import torch
+
     from engine.replay import ReplayBuffer
     from engine.selfplay import Trajectory
     from engine.trainer import make_optimizer, train
@@ -394,16 +397,21 @@ def bench_train(s: Settings) -> Result:
         replay.add([Trajectory(states, policies, rng.choice([-1.0, 1.0], 4096).astype(np.float32))])
         tcfg = cfg.trainer.__class__(**{**cfg.trainer.__dict__,
                                         "steps_per_generation": s.train_steps})
-        optimizer = make_optimizer(net, tcfg)
-        train(net, optimizer, replay, cfg.trainer.__class__(**{**tcfg.__dict__,
-                                                               "steps_per_generation": 2}), 1, rng)
-        start = time.perf_counter()
-        train(net, optimizer, replay, tcfg, 1, rng)
-        seconds = time.perf_counter() - start
-    return Result([{"measure": "trainer samples/s", "value": s.train_steps * tcfg.batch_size
-                    / seconds}, {"measure": "steps/s", "value": s.train_steps / seconds}],
-                  [f"batch {tcfg.batch_size}, SGD with momentum, with replay sampling and "
-                   "symmetries"])
+        warm_up = cfg.trainer.__class__(**{**tcfg.__dict__, "steps_per_generation": 2})
+        rows = []
+        for channels_last in (False, True):
+            net = net.to(memory_format=torch.channels_last if channels_last
+                         else torch.contiguous_format)
+            optimizer = make_optimizer(net, tcfg)
+            train(net, optimizer, replay, warm_up, 1, rng, channels_last=channels_last)
+            start = time.perf_counter()
+            train(net, optimizer, replay, tcfg, 1, rng, channels_last=channels_last)
+            seconds = time.perf_counter() - start
+            rows.append({"layout": "channels_last" if channels_last else "contiguous",
+                         "samples/s": s.train_steps * tcfg.batch_size / seconds,
+                         "steps/s": s.train_steps / seconds})
+    return Result(rows, [f"batch {tcfg.batch_size}, SGD with momentum, with replay sampling and "
+                         f"symmetries; {torch.get_num_threads()} torch threads"])
 
 
 def _memory_mib(field_name: str) -> float:

@@ -12,3 +12,21 @@ def test_memory_benchmark_reports_a_peak_that_does_not_grow_move_by_move():
     # trees are recycled: later moves allocate nothing of note
     assert abs(resident["after move 3"] - resident["after move 1"]) < 8
     assert "KiB per game" in result.notes[1]
+
+
+def test_train_benchmark_times_both_memory_formats():
+    result = bench.bench_train(bench.Settings(net_game="tictactoe", train_steps=3))
+    assert [row["layout"] for row in result.rows] == ["contiguous", "channels_last"]
+    assert all(row["samples/s"] > 0 and row["steps/s"] > 0 for row in result.rows)
+
+
+def test_search_benchmark_compares_each_row_with_openspiel_beside_it():
+    import pytest
+    pytest.importorskip("pyspiel")
+    result = bench.bench_search(bench.Settings(search_positions=4, search_simulations=50,
+                                               search_batches=(4,), search_repeats=1))
+    peer_row = [r for r in result.rows if r["search"].startswith("OpenSpiel")]
+    ours = [r for r in result.rows if r["search"] == "ours, 1 rollout/leaf"]
+    assert len(peer_row) == 1 and len(ours) == 4
+    assert all(r["vs OpenSpiel"] > 0 for r in ours)
+    assert "median of 4" in " ".join(result.notes)

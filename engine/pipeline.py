@@ -199,7 +199,7 @@ class Pipeline:
             record = {"generation": gen}
             t0 = time.time()
             trajectories, sp, evaluations = selfplay.play(
-                {k: v.cpu() for k, v in best_net.state_dict().items()},
+                _to_cpu(best_net.state_dict()),
                 cfg.selfplay.games_per_generation,
                 seed=int(rng.integers(2**31)))
             replay.add(trajectories)

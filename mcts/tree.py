@@ -138,24 +138,32 @@ def clear_edge(e):
     e.status = NEW
 
 
+@njit(cache=True, inline="always")
+def new_node(node_count, parents, actions, edges, root, raw_value, b, parent, action):
+    """A fresh node in tree b under (parent, action); -1 when the tree is full. (The tree's
+    arrays one by one: numba reference-counts, atomically, each array it takes out of a tuple.)"""
+    n = node_count[b]
+    if n >= parents.shape[1]:
+        return -1
+    for a in range(edges.shape[2]):
+        clear_edge(edges[b, n, a])
+    raw_value[b, n] = 0.0
+    node_count[b] = n + 1
+    parents[b, n] = parent
+    actions[b, n] = action
+    if parent >= 0:
+        edges[b, parent, action].child = n
+    else:
+        clear_edge(root[b])
+        root[b].child = n
+    return n
+
+
 @njit(cache=True)
 def alloc_node(t, b, parent, action):
-    """A fresh node in tree b under (parent, action); -1 when the tree is full."""
-    n = t.node_count[b]
-    if n >= t.parent.shape[1]:
-        return -1
-    for a in range(t.edges.shape[2]):
-        clear_edge(t.edges[b, n, a])
-    t.raw_value[b, n] = 0.0
-    t.node_count[b] = n + 1
-    t.parent[b, n] = parent
-    t.action[b, n] = action
-    if parent >= 0:
-        t.edges[b, parent, action].child = n
-    else:
-        clear_edge(t.root[b])
-        t.root[b].child = n
-    return n
+    """new_node for the Tree t."""
+    return new_node(t.node_count, t.parent, t.action, t.edges, t.root, t.raw_value, b, parent,
+                    action)
 
 
 @njit(cache=True)

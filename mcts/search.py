@@ -68,12 +68,15 @@ GAME_KERNEL_TYPES = (
 )
 
 
-def compiled(kernel, args):
-    """kernel's machine code for the types of args (compiled or loaded from numba's cache), as a
-    function that skips numba's type dispatch: every call must pass arguments of exactly these
-    types, C-contiguous where args are. (Typing the search's named tuples of arrays took about
-    10 us per call: more than the kernel's own work for one tree.)"""
-    return kernel.compile(tuple(numba.typeof(a) for a in args))
+def _signature(args):
+    return tuple(numba.typeof(a) for a in args)
+
+
+def _type_key(args):
+    """What decides the numba types of a search's arguments, cheaply: the tree and walks are the
+    Searcher's own and keep their types, the settings are scalars and small arrays."""
+    return tuple((a.dtype, a.ndim, a.flags.c_contiguous) if isinstance(a, np.ndarray)
+                 else type(a) for a in args)
 
 
 class Searcher:
@@ -86,6 +89,7 @@ class Searcher:
         self.tree: Tree = new_tree(batch, 2 * budget + 1, game.num_actions, game.state_size)
         self.rng = np.random.default_rng(seed)
         self._walks = self._new_walks()
+        self._kernels = {}  # compiled kernels by argument types (see `_kernel`)
         # masks, outcomes, priors and values of no leaves, for a step with nothing to settle
         self._no_leaves = (np.zeros((0, game.num_actions), np.bool_), np.zeros(0, np.int8),
                            np.zeros((0, game.num_actions), np.float32), np.zeros(0, np.float32))
@@ -135,7 +139,7 @@ class Searcher:
         if isinstance(self.evaluate, (RolloutEvaluator, UniformEvaluator)):
             self._search_with_rollouts(args)
             return self._result(gumbel_score)
-        step_kernel = compiled(step, args)
+        step_kernel = self._kernel(step, args)
         n_walks, n_new = step_kernel(*args)
         while n_walks > 0:  # select -> play and evaluate the new leaves -> settle and select
             leaves = walks.leaf_states[:n_new]
@@ -148,13 +152,23 @@ class Searcher:
                 np.ascontiguousarray(outcomes, np.int8), priors, values, *settings)
         return self._result(gumbel_score)
 
+    def _kernel(self, kernel, args, functions=()):
+        """kernel's machine code for the types of args followed by `functions` (numba types of
+        function arguments), compiled or loaded from numba's cache, as a function that skips numba's type dispatch: every call must pass arguments
+        of exactly these types, C-contiguous where args are. (Typing the search's named tuples
+        of arrays takes about 10 us per array: more than a step's work for one tree, and at
+        batch 1 most of a search's time; so the code is kept per Searcher.)"""
+        key = (kernel, _type_key(args[3:]))  # args[:3]: the tree and walks
+        if key not in self._kernels:
+            self._kernels[key] = kernel.compile(_signature(args) + functions)
+        return self._kernels[key]
+
     def _search_with_rollouts(self, args) -> None:
         """The search loop in one compiled call, for the evaluators that are game kernels."""
         game, rollouts, rng = self.game, self.evaluate.rollouts, self.evaluate.rng
-        signature = (tuple(numba.typeof(a) for a in args) + GAME_KERNEL_TYPES
-                     + (numba.typeof(rng), numba.int64))
-        kernel = search_with_rollouts.compile(signature)
-        kernel(*args, game.play, game.legal_masks, game.outcomes, game.playouts, rng, rollouts)
+        args = (*args, rng, np.int64(rollouts))
+        kernel = self._kernel(search_with_rollouts, args, GAME_KERNEL_TYPES)
+        kernel(*args, game.play, game.legal_masks, game.outcomes, game.playouts)
 
     def _expand_unexpanded_roots(self) -> None:
         t, game = self.tree, self.game

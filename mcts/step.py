@@ -10,8 +10,8 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from mcts.select import COLLISION, KNOWN, NEW_LEAF, visit, walk
-from mcts.tree import TERMINAL, new_node
+from mcts.select import COLLISION, KNOWN, NEW_LEAF, Walks, visit, walk
+from mcts.tree import TERMINAL, Tree, new_node
 from mcts.update import backup_walk, expand, prove_upwards, revert_walk
 
 
@@ -32,6 +32,19 @@ def borrowed(typingctx, array):
         view.parent = cgutils.get_null_value(view.parent.type)
         return view._getvalue()
     return array(array), codegen
+
+
+@njit(cache=True, inline="always")
+def _borrowed_tree(t):
+    return Tree(borrowed(t.node_count), borrowed(t.parent), borrowed(t.action),
+                borrowed(t.edges), borrowed(t.root), borrowed(t.raw_value), borrowed(t.states))
+
+
+@njit(cache=True, inline="always")
+def _borrowed_walks(w):
+    return Walks(borrowed(w.count), borrowed(w.tree), borrowed(w.kind), borrowed(w.depth),
+                 borrowed(w.path), borrowed(w.path_action), borrowed(w.leaf_states),
+                 borrowed(w.leaf_actions))
 
 
 @njit(cache=True)
@@ -117,12 +130,16 @@ def step(t, done, walks, remaining, masks, outcomes, priors, values, leaves_per_
 @njit(cache=True)
 def search_with_rollouts(t, done, walks, remaining, masks, outcomes, priors, values,
                          leaves_per_tree, method, c_init, c_base, fpu_reduction, solver,
-                         gumbel_score, visit_table, cvisit, c_scale, virtual_loss, play,
-                         legal_masks, game_outcomes, playouts, rng, rollouts):
+                         gumbel_score, visit_table, cvisit, c_scale, virtual_loss, rng,
+                         rollouts, play, legal_masks, game_outcomes, playouts):
     """The whole search loop of `Searcher.run` in compiled code, for pure MCTS: each step's new
     leaves are played, masked and scored by the game's own kernels (passed as functions) with
     uniform priors and the mean of `rollouts` random playouts (0: value 0), without returning
     to Python between steps."""
+    # the step's arguments borrowed once, not counted at each of its calls
+    t, done, walks = _borrowed_tree(t), _borrowed_walks(done), _borrowed_walks(walks)
+    remaining, gumbel_score, visit_table = \
+        borrowed(remaining), borrowed(gumbel_score), borrowed(visit_table)
     n_walks, n_new = step(t, done, walks, remaining, masks, outcomes, priors, values,
                           leaves_per_tree, method, c_init, c_base, fpu_reduction, solver,
                           gumbel_score, visit_table, cvisit, c_scale, virtual_loss)

@@ -40,7 +40,7 @@ class Settings:
     search_positions: int = 64  # Connect Four positions searched, all as one batch
     search_simulations: int = 800  # per position and per move, ours and OpenSpiel's
     search_batches: tuple[int, ...] = (1, 64, 256)  # batch sizes for the tree's own rate
-    search_repeats: int = 3  # timed repeats of each search measurement (median reported)
+    search_repeats: int = 7  # rounds of each search measurement (medians reported)
     net_game: str = "connect4"  # the game whose default network the network benchmarks use
     inference_batches: tuple[int, ...] = (32, 64, 128, 256)
     selfplay_games: int = 256  # games of real self-play timed (one batch of the config's B)
@@ -201,28 +201,25 @@ def search_positions(game, n: int, seed: int) -> tuple[list[str], str]:
     return positions, f"{n} positions after 4-19 seeded random moves"
 
 
-def _our_search_rate(game, states, evaluator, config, batch: int, repeats: int,
-                     seed: int) -> tuple[float, float]:
-    """(simulations/s, tree bytes per tree) of our search over states, `batch` trees at a time
-    (len(states) a multiple of batch); every position gets config.simulations simulations."""
+def _our_search(game, states, evaluator, config, batch: int, seed: int):
+    """(one timed pass, tree bytes per tree): a callable that searches every state once,
+    `batch` trees at a time (len(states) a multiple of batch), and the tree's memory."""
     searcher = Searcher(game, evaluator, config, batch, seed=seed)
     chunks = [states[i:i + batch] for i in range(0, len(states), batch)]
 
-    def search(part):
+    def search(part=chunks):
         for chunk in part:
             searcher.set_roots(chunk)
             visits = searcher.run().visits
         return visits
     total = search(chunks[:1]).sum(axis=1)  # the search counts what it claims to
     assert (total == config.simulations).all(), total
-    seconds = median_seconds(lambda: search(chunks), repeats, lambda: search(chunks[:1]))
-    return len(states) * config.simulations / seconds, tree_bytes(searcher.tree) / batch
+    return search, tree_bytes(searcher.tree) / batch
 
 
-def _openspiel_search_rate(pyspiel, game, positions, simulations: int, repeats: int,
-                           seed: int) -> float:
-    """Simulations/s of OpenSpiel's C++ MCTSBot (UCT, one random rollout per leaf, no solver),
-    one bot.step per position."""
+def _openspiel_search(pyspiel, game, positions, simulations: int, seed: int):
+    """A callable that runs OpenSpiel's C++ MCTSBot (UCT, one random rollout per leaf, no
+    solver) once on each position: one bot.step per position."""
     spiel_game = pyspiel.load_game(OPENSPIEL_NAMES[game.name])
     states = []
     for moves in positions:
@@ -233,53 +230,75 @@ def _openspiel_search_rate(pyspiel, game, positions, simulations: int, repeats: 
     bot = pyspiel.MCTSBot(spiel_game, pyspiel.RandomRolloutEvaluator(1, seed), uct_c=2.0,
                           max_simulations=simulations, max_memory_mb=1024, solve=False,
                           seed=seed, verbose=False)
-    seconds = median_seconds(lambda: [bot.step(state) for state in states], repeats,
-                             lambda: bot.step(states[0]))
-    return len(states) * simulations / seconds
+    return lambda: [bot.step(state) for state in states]
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def paired_rates(ours, peer, rounds: int) -> tuple[float, float, float]:
+    """(our median passes/s, the peer's, the median of the per-round ratios): in each round the
+    peer's pass and then ours, back to back, so that each ratio compares two measurements made
+    at the same machine speed (on a shared machine it drifts by up to 2x within minutes)."""
+    ours(), peer()  # warm-up
+    our_rates, peer_rates = [], []
+    for _ in range(rounds):
+        peer_rates.append(1.0 / _timed(peer))
+        our_rates.append(1.0 / _timed(ours))
+    ratios = [o / p for o, p in zip(our_rates, peer_rates)]
+    return (statistics.median(our_rates), statistics.median(peer_rates),
+            statistics.median(ratios))
 
 
 def bench_search(s: Settings) -> Result:
     """Pure MCTS on Connect Four: simulations/s of our batched search and of OpenSpiel's MCTSBot
     on the same positions with the same simulations; then the tree's own rate (no rollouts)."""
-    game, n, sims, repeats = games.get("connect4"), s.search_positions, s.search_simulations, \
+    game, n, sims, rounds = games.get("connect4"), s.search_positions, s.search_simulations, \
         s.search_repeats
     positions, source = search_positions(game, n, s.seed)
     states = np.stack([game.position(p) for p in positions])
     pyspiel = _pyspiel()
-    peers = []
+    peer = _openspiel_search(pyspiel, game, positions, sims, s.seed) if pyspiel else None
+    sims_per_pass = n * sims
+    peer_rates = []
 
-    def row(search, batch, leaves, solver, rate, kib="-", peer=None):
+    def row(search, batch, leaves, solver, rate, kib="-", ratio="-"):
         return {"search": search, "batch": batch, "leaves/tree": leaves, "solver": solver,
-                "sims/s": rate, "vs OpenSpiel": rate / peer if peer else "-", "KiB/tree": kib}
+                "sims/s": rate, "vs OpenSpiel": ratio, "KiB/tree": kib}
 
     rows = []
     for batch, leaves, solver in ((n, 1, True), (n, 8, True), (n, 1, False), (1, 1, True)):
-        # OpenSpiel again beside each of our rows: the machine's speed drifts, the ratio of
-        # two measurements made side by side does not
-        if pyspiel is not None:
-            peers.append(_openspiel_search_rate(pyspiel, game, positions, sims, repeats, s.seed))
         config = SearchConfig(simulations=sims, c_init=3.0, dirichlet_fraction=0.0,
                               leaves_per_tree=leaves, solver=solver)
-        rate, size = _our_search_rate(game, states, RolloutEvaluator(game, 1, s.seed), config,
-                                      batch, repeats if batch > 1 else 1, s.seed)
+        ours, size = _our_search(game, states, RolloutEvaluator(game, 1, s.seed), config,
+                                 batch, s.seed)
+        if peer is None:
+            rate, ratio = sims_per_pass / median_seconds(ours, rounds), "-"
+        else:
+            rate, peer_rate, ratio = paired_rates(ours, peer, rounds)
+            rate *= sims_per_pass
+            peer_rates.append(peer_rate * sims_per_pass)
         rows.append(row("ours, 1 rollout/leaf", batch, leaves, "on" if solver else "off", rate,
-                        size / 1024, peers[-1] if peers else None))
-    if peers:
-        median = float(np.median(peers))
-        rows.append(row("OpenSpiel MCTSBot, 1 rollout/leaf", 1, "-", "off", median,
-                        peer=median))
+                        size / 1024, ratio))
+    if peer_rates:
+        rows.append(row("OpenSpiel MCTSBot, 1 rollout/leaf", 1, "-", "off",
+                        statistics.median(peer_rates), ratio=1.0))
     config = SearchConfig(simulations=sims, c_init=3.0, dirichlet_fraction=0.0)
     for batch in s.search_batches:
         batch_states = states[np.arange(batch) % n]  # the positions again, cycled to fill
-        rate, size = _our_search_rate(game, batch_states, UniformEvaluator(), config, batch,
-                                      repeats, s.seed)
+        ours, size = _our_search(game, batch_states, UniformEvaluator(), config, batch, s.seed)
+        rate = len(batch_states) * sims / median_seconds(ours, rounds)
         rows.append(row("ours, tree only (value 0)", batch, 1, "on", rate, size / 1024))
     notes = [
-        f"{source}; {sims:,} simulations per position; one core each; median of {repeats} "
-        "timed repeats after a warm-up (one repeat for ours at batch 1: the slowest row)",
-        "OpenSpiel is measured again just before each of our rows, and each ratio is to that "
-        f"measurement (the machine's speed drifts); its row: the median of {len(peers)}, "
-        f"spread {min(peers, default=0):,.0f}-{max(peers, default=0):,.0f}/s",
+        f"{source}; {sims:,} simulations per position; one core each",
+        f"vs OpenSpiel: {rounds} rounds per row, each an OpenSpiel pass over the positions and "
+        "then ours, back to back; the median of the rounds' ratios (the machine's speed drifts "
+        "by up to 2x within minutes, so only ratios measured side by side mean much); rates: "
+        f"medians of the rounds; OpenSpiel's row: the median of its rounds' medians, spread "
+        f"{min(peer_rates, default=0):,.0f}-{max(peer_rates, default=0):,.0f}/s",
         "ours: SearchConfig(simulations, c_init=3.0, dirichlet_fraction=0), uniform priors; "
         f"batch {n} = all positions searched together as one batch (the engine's mode), "
         "batch 1 = one position at a time; leaves/tree > 1 = that many walks per tree per step "
@@ -290,7 +309,8 @@ def bench_search(s: Settings) -> Result:
         "one backup",
         "tree only: UniformEvaluator (value 0, no rollout), so the rate is the tree's own "
         "(selection, expansion, backup and the game's rules; pure MCTS runs its whole loop "
-        "compiled); KiB/tree = the preallocated tree arrays / batch"]
+        f"compiled), the median of {rounds} passes; KiB/tree = the preallocated tree arrays / "
+        "batch"]
     if pyspiel is None:
         notes.append("pyspiel is not installed: no OpenSpiel comparison")
     return Result(rows, notes)

@@ -10,6 +10,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from mcts.memory import prefetch
 from mcts.tree import NEW, TERMINAL, UNKNOWN
 
 PUCT, GUMBEL = 0, 1
@@ -211,7 +212,7 @@ def visit(e, virtual_loss):
 
 
 @njit(cache=True, inline="always")
-def walk(edges, root, raw_value, path, path_action, b, i, method, c_init, c_base,
+def walk(edges, root, raw_value, states, path, path_action, b, i, method, c_init, c_base,
          fpu_reduction, solver, gumbel_score, visit_table, c_visit, c_scale, virtual_loss,
          scratch):
     """Walk tree b from its root as walk i (path, path_action: the walks' arrays); return
@@ -251,6 +252,9 @@ def walk(edges, root, raw_value, path, path_action, b, i, method, c_init, c_base
             return NEW_LEAF, d
         node = e.child
         path[i, d] = node
+        # if this is the last node of the walk, its state is copied for the new leaf: the
+        # row is fetched while the node's choice is computed (perf: 6% of the time waited)
+        prefetch(states, b, node)
 
 
 @njit(cache=True)

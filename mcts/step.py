@@ -6,32 +6,12 @@ select.py, update.py and tree.py: after editing those, delete mcts/__pycache__ (
 file) so that the edit takes effect.
 """
 import numpy as np
-from numba import njit, types
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba import njit
 
+from mcts.memory import borrowed
 from mcts.select import COLLISION, KNOWN, NEW_LEAF, Walks, visit, walk
 from mcts.tree import TERMINAL, Tree, new_node
 from mcts.update import backup_walk, expand, prove_upwards, revert_walk
-
-
-@intrinsic
-def borrowed(typingctx, array):
-    """A view of `array` that numba does not reference-count, for the kernel's own lifetime.
-
-    numba increments and decrements, with atomic instructions, the count of every array passed
-    to an inlined helper: once per call, so several times per simulation (perf: 16% of the
-    search's time, with the memory barriers around them more). The step's arrays are owned by
-    its caller for the whole call, so the step can hand its helpers views without an owner."""
-    if not isinstance(array, types.Array):
-        return None
-
-    def codegen(context, builder, signature, args):
-        view = cgutils.create_struct_proxy(signature.return_type)(context, builder, value=args[0])
-        view.meminfo = cgutils.get_null_value(view.meminfo.type)
-        view.parent = cgutils.get_null_value(view.parent.type)
-        return view._getvalue()
-    return array(array), codegen
 
 
 @njit(cache=True, inline="always")
@@ -105,7 +85,7 @@ def step(t, done, walks, remaining, masks, outcomes, priors, values, leaves_per_
                             np.float32(-e.proven), virtual_loss)
                 remaining[b] -= 1
         for _ in range(min(leaves_per_tree, remaining[b])):
-            kind, d = walk(edges, root, raw_value, path, path_action, b, n, method, c_init,
+            kind, d = walk(edges, root, raw_value, states, path, path_action, b, n, method, c_init,
                            c_base, fpu_reduction, solver, gumbel_score, visit_table, cvisit,
                            c_scale, virtual_loss, scratch)
             if kind == NEW_LEAF:

@@ -29,4 +29,19 @@ def test_search_benchmark_compares_each_row_with_openspiel_beside_it():
     ours = [r for r in result.rows if r["search"] == "ours, 1 rollout/leaf"]
     assert len(peer_row) == 1 and len(ours) == 4
     assert all(r["vs OpenSpiel"] > 0 for r in ours)
-    assert "median of 4" in " ".join(result.notes)
+    assert "1 rounds per row" in " ".join(result.notes)
+
+
+def test_paired_rates_take_the_median_of_ratios_measured_back_to_back(monkeypatch):
+    """The machine slows down 4x halfway: rates mix both speeds, each round's ratio does not."""
+    clock = {"now": 0.0, "calls": 0}
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: clock["now"])
+
+    def work(seconds):
+        def run():
+            clock["calls"] += 1
+            clock["now"] += seconds * (4 if clock["calls"] > 8 else 1)
+        return run
+    ours, peer_rate, ratio = bench.paired_rates(work(1.0), work(3.0), rounds=7)
+    assert ratio == 3.0
+    assert peer_rate in (1 / 3.0, 1 / 12.0) and ours in (1.0, 0.25)

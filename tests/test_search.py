@@ -363,6 +363,20 @@ def test_the_same_seed_gives_the_same_search(method):
     assert not np.array_equal(a.visits, other.visits)
 
 
+def test_gumbel_search_without_noise_plays_its_best_whatever_the_seed():
+    def search(seed, noise):
+        cfg = SearchConfig(simulations=24, method="gumbel", gumbel_considered=4)
+        searcher = Searcher(C4, ScrambledEvaluator(0), cfg, len(POSITIONS), seed=seed)
+        searcher.set_roots(np.stack([C4.position(p) for p in POSITIONS]))
+        return searcher.run(add_noise=noise)
+    quiet = [search(seed, False) for seed in range(4)]
+    for other in quiet[1:]:
+        assert np.array_equal(quiet[0].visits, other.visits)
+        assert np.array_equal(quiet[0].action, other.action)
+    noisy = [search(seed, True).visits for seed in range(4)]
+    assert any(not np.array_equal(noisy[0], v) for v in noisy[1:])
+
+
 class FromPython:
     """An evaluator that the search must call from Python at every step, doing another's work."""
 

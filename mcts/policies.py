@@ -35,14 +35,18 @@ def considered_visits(num_considered: int, num_simulations: int) -> tuple[int, .
 
 
 def gumbel_setup(prior: np.ndarray, legal: np.ndarray, max_considered: int, simulations: int,
-                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Sample Gumbel noise and keep the top-k actions by g + logits.
+                 rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray]:
+    """Sample Gumbel noise and keep the top-k actions by g + logits; with no rng, g = 0 (for
+    play that should be at its best rather than explore: the top-k by prior, and the final
+    pick by logits + sigma(Q) alone, as Gumbel MuZero evaluates).
 
     Returns gumbel_score [B, A] float32 (g + log prior on the considered actions, -inf
     elsewhere) and visit_table [B, simulations] int32 from `considered_visits`.
     """
     batch, num_actions = prior.shape
-    scores = rng.gumbel(size=prior.shape) + np.log(prior + 1e-12)
+    scores = np.log(prior + 1e-12)
+    if rng is not None:
+        scores = scores + rng.gumbel(size=prior.shape)
     scores = np.where(legal, scores, -np.inf)
     k = np.minimum(legal.sum(axis=1), max_considered)
     order = np.argsort(-scores, axis=1)

@@ -112,7 +112,10 @@ class Searcher:
         advance_roots(self.tree, np.asarray(actions, np.int64), next_states, max_kept)
 
     def run(self, add_noise: bool = False) -> SearchResult:
-        """Run config.simulations simulations in every tree and return the root statistics."""
+        """Run config.simulations simulations in every tree and return the root statistics.
+
+        add_noise: explore as self-play does, with Dirichlet noise in the root's priors (PUCT)
+        or Gumbel noise in its choice of actions (Gumbel); without, the search plays its best."""
         t, cfg, game = self.tree, self.config, self.game
         self._expand_unexpanded_roots()
         live = t.root["status"] != TERMINAL
@@ -123,7 +126,8 @@ class Searcher:
                 t.prior[:, 0])
         if cfg.method == "gumbel":
             gumbel_score, table = policies.gumbel_setup(
-                t.prior[:, 0], t.legal[:, 0], cfg.gumbel_considered, cfg.simulations, self.rng)
+                t.prior[:, 0], t.legal[:, 0], cfg.gumbel_considered, cfg.simulations,
+                self.rng if add_noise else None)
         else:
             gumbel_score = np.zeros((t.batch, game.num_actions), np.float32)
             table = np.zeros((t.batch, 1), np.int32)

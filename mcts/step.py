@@ -36,23 +36,18 @@ def step(t, done, walks, remaining, masks, outcomes, priors, values, leaves_per_
     simulations into `walks`, with the states and actions of the new leaves. Returns (walks
     made, new leaves among them)."""
     scratch = np.empty(t.edges.shape[2], np.float32)
-    # every array out of its tuple once, and borrowed (see `borrowed`)
-    node_count, parents, actions, edges, root, raw_value, states = (
-        borrowed(t.node_count), borrowed(t.parent), borrowed(t.action), borrowed(t.edges),
-        borrowed(t.root), borrowed(t.raw_value), borrowed(t.states))
-    path, path_action, walk_tree, walk_depth, walk_kind, leaf_states, leaf_actions = (
-        borrowed(walks.path), borrowed(walks.path_action), borrowed(walks.tree),
-        borrowed(walks.depth), borrowed(walks.kind), borrowed(walks.leaf_states),
-        borrowed(walks.leaf_actions))
-    done_path, done_action, done_depth, done_tree, done_kind, done_states = (
-        borrowed(done.path), borrowed(done.path_action), borrowed(done.depth),
-        borrowed(done.tree), borrowed(done.kind), borrowed(done.leaf_states))
+    # every array out of its tuple once, and borrowed (see mcts.memory.borrowed)
+    node_count, parents, actions, edges, root, raw_value, states = _borrowed_tree(t)
+    _, walk_tree, walk_kind, walk_depth, path, path_action, leaf_states, leaf_actions = \
+        _borrowed_walks(walks)
+    done_count, done_tree, done_kind, done_depth, done_path, done_action, done_states, _ = \
+        _borrowed_walks(done)
     masks, outcomes, priors, values = \
         borrowed(masks), borrowed(outcomes), borrowed(priors), borrowed(values)
     gumbel_score, visit_table, scratch = \
         borrowed(gumbel_score), borrowed(visit_table), borrowed(scratch)
     state_size = states.shape[2]
-    n_done, i_done, leaf = done.count[0], 0, 0
+    n_done, i_done, leaf = done_count[0], 0, 0
     n, n_new = 0, 0
     for b in range(parents.shape[0]):  # tree by tree, so that each stays in cache
         start = i_done

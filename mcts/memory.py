@@ -38,8 +38,9 @@ def prefetch(typingctx, array, i, j):
                  context.get_constant(types.intp, 0)]
         pointer = cgutils.get_item_pointer(context, builder, array_type, data, index)
         byte_pointer, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        name = "llvm.prefetch.p0" if str(byte_pointer) == "ptr" else "llvm.prefetch.p0i8"
         fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(
-            ir.VoidType(), [byte_pointer, i32, i32, i32]), "llvm.prefetch.p0")
+            ir.VoidType(), [byte_pointer, i32, i32, i32]), name)  # (opaque or typed pointers)
         # read, keep in all cache levels, data cache
         builder.call(fn, [builder.bitcast(pointer, byte_pointer), i32(0), i32(3), i32(1)])
         return context.get_dummy_value()

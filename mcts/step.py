@@ -2,8 +2,8 @@
 walk it again (while the tree is still in cache).
 
 numba's cache keys a kernel by its own file only, and this one compiles in the code of
-select.py, update.py and tree.py: after editing those, delete mcts/__pycache__ (or touch this
-file) so that the edit takes effect.
+select.py, update.py, tree.py and memory.py: after editing those, delete mcts/__pycache__ (or
+touch this file) so that the edit takes effect.
 """
 import numpy as np
 from numba import njit

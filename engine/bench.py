@@ -56,11 +56,9 @@ class Result:
     notes: list[str] = field(default_factory=list)
 
 
-def median_seconds(fn: Callable[[], object], repeats: int,
-                   warm_up: Callable[[], object] | None = None) -> float:
-    """Median wall time of `fn()` over `repeats` calls, after one untimed warm-up call (of
-    `warm_up` when given: a shorter call that loads the same compiled code)."""
-    (warm_up or fn)()
+def median_seconds(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time of `fn()` over `repeats` calls, after one untimed warm-up call."""
+    fn()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -202,8 +200,8 @@ def search_positions(game, n: int, seed: int) -> tuple[list[str], str]:
 
 
 def _our_search(game, states, evaluator, config, batch: int, seed: int):
-    """(one timed pass, tree bytes per tree): a callable that searches every state once,
-    `batch` trees at a time (len(states) a multiple of batch), and the tree's memory."""
+    """(pass, tree bytes per tree): a callable that searches every state once, `batch` trees at
+    a time (len(states) a multiple of batch), and the tree's memory per tree."""
     searcher = Searcher(game, evaluator, config, batch, seed=seed)
     chunks = [states[i:i + batch] for i in range(0, len(states), batch)]
 
@@ -240,14 +238,19 @@ def _timed(fn) -> float:
 
 
 def paired_rates(ours, peer, rounds: int) -> tuple[float, float, float]:
-    """(our median passes/s, the peer's, the median of the per-round ratios): in each round the
-    peer's pass and then ours, back to back, so that each ratio compares two measurements made
-    at the same machine speed (on a shared machine it drifts by up to 2x within minutes)."""
+    """(our median passes/s, the peer's, the median of the per-round ratios): each round times
+    both passes back to back, so that each ratio compares two measurements made at the same
+    machine speed (on a shared machine it drifts by up to 2x within minutes); which goes first
+    alternates, so that neither always runs in the other's wake (its cache, its clock)."""
     ours(), peer()  # warm-up
     our_rates, peer_rates = [], []
-    for _ in range(rounds):
-        peer_rates.append(1.0 / _timed(peer))
-        our_rates.append(1.0 / _timed(ours))
+    for i in range(rounds):
+        if i % 2:
+            our_rates.append(1.0 / _timed(ours))
+            peer_rates.append(1.0 / _timed(peer))
+        else:
+            peer_rates.append(1.0 / _timed(peer))
+            our_rates.append(1.0 / _timed(ours))
     ratios = [o / p for o, p in zip(our_rates, peer_rates)]
     return (statistics.median(our_rates), statistics.median(peer_rates),
             statistics.median(ratios))
@@ -294,9 +297,10 @@ def bench_search(s: Settings) -> Result:
         rows.append(row("ours, tree only (value 0)", batch, 1, "on", rate, size / 1024))
     notes = [
         f"{source}; {sims:,} simulations per position; one core each",
-        f"vs OpenSpiel: {rounds} rounds per row, each an OpenSpiel pass over the positions and "
-        "then ours, back to back; the median of the rounds' ratios (the machine's speed drifts "
-        "by up to 2x within minutes, so only ratios measured side by side mean much); rates: "
+        f"vs OpenSpiel: {rounds} rounds per row, one OpenSpiel pass over the positions and one "
+        "of ours, back to back, in alternating order; the median of the rounds' ratios (the "
+        "machine's speed drifts by up to 2x within minutes, so only ratios measured side by "
+        "side mean much); rates: "
         f"medians of the rounds; OpenSpiel's row: the median of its rounds' medians, spread "
         f"{min(peer_rates, default=0):,.0f}-{max(peer_rates, default=0):,.0f}/s",
         "ours: SearchConfig(simulations, c_init=3.0, dirichlet_fraction=0), uniform priors; "

@@ -99,7 +99,8 @@ class SelfPlayStream:
         while active.any() and (not carry_over or len(finished) < num_games):
             full = cfg.playout_cap_fraction <= 0 or rng.random() < cfg.playout_cap_fraction
             searcher.config = search if full else self.fast
-            result = searcher.run(add_noise=full)
+            # Gumbel picks its moves by its noise (no temperature), so fast moves keep it too
+            result = searcher.run(add_noise=full or search.method == "gumbel")
             temperature = np.array([1.0 if s.moves < cfg.temperature_moves else 0.0
                                     for s in slots])
             actions = result.action.copy()

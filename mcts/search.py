@@ -75,7 +75,8 @@ def _signature(args):
 def _type_key(args):
     """What decides the numba types of a search's arguments, cheaply: the tree and walks are the
     Searcher's own and keep their types, the settings are scalars and small arrays."""
-    return tuple((a.dtype, a.ndim, a.flags.c_contiguous) if isinstance(a, np.ndarray)
+    return tuple((a.dtype, a.ndim, a.flags.c_contiguous, a.flags.f_contiguous,
+                  a.flags.writeable, a.flags.aligned) if isinstance(a, np.ndarray)
                  else type(a) for a in args)
 
 
@@ -97,7 +98,9 @@ class Searcher:
     def _new_walks(self):
         """The walks of two steps: one being made while the other is settled."""
         walks = self.tree.batch * self.config.leaves_per_tree
-        return [new_walks(walks, self.game.max_moves + 1, self.game.state_size) for _ in range(2)]
+        game = self.game
+        return [new_walks(walks, game.max_moves + 1, game.state_size, game.num_actions)
+                for _ in range(2)]
 
     def set_roots(self, states: np.ndarray, rows: np.ndarray | None = None) -> None:
         """Start fresh trees at states ([n, S]) in rows (default: all trees)."""
@@ -158,10 +161,11 @@ class Searcher:
 
     def _kernel(self, kernel, args, functions=()):
         """kernel's machine code for the types of args followed by `functions` (numba types of
-        function arguments), compiled or loaded from numba's cache, as a function that skips numba's type dispatch: every call must pass arguments
-        of exactly these types, C-contiguous where args are. (Typing the search's named tuples
-        of arrays takes about 10 us per array: more than a step's work for one tree, and at
-        batch 1 most of a search's time; so the code is kept per Searcher.)"""
+        function arguments), compiled or loaded from numba's cache, as a function that skips
+        numba's type dispatch: every call must pass arguments of exactly these types. (Typing
+        the search's named tuples of arrays takes about 10 us per array: more than a step's work
+        for one tree, and at batch 1 most of a search's time; so the code is kept per
+        Searcher.)"""
         key = (kernel, _type_key(args[3:]))  # args[:3]: the tree and walks
         if key not in self._kernels:
             self._kernels[key] = kernel.compile(_signature(args) + functions)

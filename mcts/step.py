@@ -14,6 +14,7 @@ from mcts.tree import TERMINAL, Tree, new_node
 from mcts.update import backup_walk, expand, prove_upwards, revert_walk
 
 
+# (for compiled callers only: the views must not outlive the tuples' arrays)
 @njit(cache=True, inline="always")
 def _borrowed_tree(t):
     return Tree(borrowed(t.node_count), borrowed(t.parent), borrowed(t.action),
@@ -24,7 +25,7 @@ def _borrowed_tree(t):
 def _borrowed_walks(w):
     return Walks(borrowed(w.count), borrowed(w.tree), borrowed(w.kind), borrowed(w.depth),
                  borrowed(w.path), borrowed(w.path_action), borrowed(w.leaf_states),
-                 borrowed(w.leaf_actions))
+                 borrowed(w.leaf_actions), borrowed(w.scratch))
 
 
 @njit(cache=True)
@@ -35,17 +36,15 @@ def step(t, done, walks, remaining, masks, outcomes, priors, values, leaves_per_
     leaf order), then make up to leaves_per_tree new walks in each tree with remaining[b] > 0
     simulations into `walks`, with the states and actions of the new leaves. Returns (walks
     made, new leaves among them)."""
-    scratch = np.empty(t.edges.shape[2], np.float32)
     # every array out of its tuple once, and borrowed (see mcts.memory.borrowed)
     node_count, parents, actions, edges, root, raw_value, states = _borrowed_tree(t)
-    _, walk_tree, walk_kind, walk_depth, path, path_action, leaf_states, leaf_actions = \
-        _borrowed_walks(walks)
-    done_count, done_tree, done_kind, done_depth, done_path, done_action, done_states, _ = \
+    _, walk_tree, walk_kind, walk_depth, path, path_action, leaf_states, leaf_actions, \
+        scratch = _borrowed_walks(walks)
+    done_count, done_tree, done_kind, done_depth, done_path, done_action, done_states, _, _ = \
         _borrowed_walks(done)
     masks, outcomes, priors, values = \
         borrowed(masks), borrowed(outcomes), borrowed(priors), borrowed(values)
-    gumbel_score, visit_table, scratch = \
-        borrowed(gumbel_score), borrowed(visit_table), borrowed(scratch)
+    gumbel_score, visit_table = borrowed(gumbel_score), borrowed(visit_table)
     state_size = states.shape[2]
     n_done, i_done, leaf = done_count[0], 0, 0
     n, n_new = 0, 0

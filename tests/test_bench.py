@@ -40,7 +40,9 @@ def test_paired_rates_take_the_median_of_ratios_measured_back_to_back(monkeypatc
     def work(seconds):
         def run():
             clock["calls"] += 1
-            clock["now"] += seconds * (4 if clock["calls"] > 8 else 1)
+            # from the 10th pass on, between the peer's pass and ours in one round: a ratio of
+            # the medians would be 0.75
+            clock["now"] += seconds * (4 if clock["calls"] > 9 else 1)
         return run
     ours, peer_rate, ratio = bench.paired_rates(work(1.0), work(3.0), rounds=7)
     assert ratio == 3.0

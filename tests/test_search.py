@@ -39,13 +39,13 @@ MUST_BLOCK = [  # no win for the mover; the opponent threatens one square: every
 LOST = "27364"  # O to move; X threatens both ends of the bottom row (columns 1 and 5)
 
 
-def rollout_search(game, positions, seed=0, evaluator=None, **config):
+def rollout_search(game, positions, seed=0, evaluator=None, noise=False, **config):
     """Pure MCTS (uniform priors, one random rollout per leaf) over `positions` as one batch."""
     cfg = SearchConfig(**{"c_init": 3.0, "dirichlet_fraction": 0.0, **config})
     searcher = Searcher(game, evaluator or RolloutEvaluator(game, 1, seed), cfg,
                         len(positions), seed=seed)
     searcher.set_roots(np.stack([game.position(p) for p in positions]))
-    return searcher, searcher.run()
+    return searcher, searcher.run(add_noise=noise)
 
 
 def winning_moves(game, state) -> set[int]:
@@ -99,7 +99,7 @@ def test_blocks_an_immediate_loss(solver, leaves):
 def test_gumbel_finds_a_win_with_16_simulations(rollouts, solver):
     for seed in range(5):
         evaluator = RolloutEvaluator(C4, 1, seed) if rollouts else UniformEvaluator()
-        _, result = rollout_search(C4, WIN_IN_ONE, seed, evaluator, simulations=16,
+        _, result = rollout_search(C4, WIN_IN_ONE, seed, evaluator, noise=True, simulations=16,
                                    method="gumbel", solver=solver)
         for p, action in zip(WIN_IN_ONE, result.action):
             assert action in winning_moves(C4, C4.position(p)), (p, seed, action)

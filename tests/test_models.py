@@ -16,7 +16,7 @@ def optimal_rates(checkpoint):
 
 
 def test_shipped_tictactoe_model_plays_perfectly():
-    # measured: all 4,520 with its search (100 simulations), 99.76% raw (4,509)
+    # measured: all 4,520 with its search (100 simulations), 99.71% raw (4,507)
     with_search, raw = optimal_rates("builtin")
     assert with_search == 1.0
     assert raw >= 0.99
@@ -43,9 +43,9 @@ def test_shipped_connect4_model_with_200_simulations(connect4_data):
 @pytest.mark.slow
 def test_default_tictactoe_run_plays_perfectly(tmp_path):
     """The target: every position with the default search, >= 97% raw (measured: 4,520 of
-    4,520 and 99.76%, in 1.65 minutes of training)."""
+    4,520 and 99.71% / 99.54% raw with 1 / 2 torch threads, in 2.7 / 3.6 minutes)."""
     state = Pipeline(load_config("tictactoe"), tmp_path, quiet=True).run()
-    assert state.generation == 25
+    assert state.generation == 35
     with_search, raw = optimal_rates(tmp_path / "best.ckpt")
     assert with_search == 1.0
     assert raw >= 0.97

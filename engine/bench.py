@@ -56,15 +56,16 @@ class Result:
     notes: list[str] = field(default_factory=list)
 
 
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
 def median_seconds(fn: Callable[[], object], repeats: int) -> float:
     """Median wall time of `fn()` over `repeats` calls, after one untimed warm-up call."""
     fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(_timed(fn) for _ in range(repeats))
 
 
 def _pyspiel():
@@ -231,12 +232,6 @@ def _openspiel_search(pyspiel, game, positions, simulations: int, seed: int):
     return lambda: [bot.step(state) for state in states]
 
 
-def _timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
 def paired_rates(ours, peer, rounds: int) -> tuple[float, float, float]:
     """(our median passes/s, the peer's, the median of the per-round ratios): each round times
     both passes back to back, so that each ratio compares two measurements made at the same
@@ -300,8 +295,8 @@ def bench_search(s: Settings) -> Result:
         f"vs OpenSpiel: {rounds} rounds per row, one OpenSpiel pass over the positions and one "
         "of ours, back to back, in alternating order; the median of the rounds' ratios (the "
         "machine's speed drifts by up to 2x within minutes, so only ratios measured side by "
-        "side mean much); rates: "
-        f"medians of the rounds; OpenSpiel's row: the median of its rounds' medians, spread "
+        "side mean much); rates: medians of the rounds; OpenSpiel's row: the median of its "
+        f"rounds' medians, spread "
         f"{min(peer_rates, default=0):,.0f}-{max(peer_rates, default=0):,.0f}/s",
         "ours: SearchConfig(simulations, c_init=3.0, dirichlet_fraction=0), uniform priors; "
         f"batch {n} = all positions searched together as one batch (the engine's mode), "
@@ -428,9 +423,8 @@ def bench_train(s: Settings) -> Result:
                          else torch.contiguous_format)
             optimizer = make_optimizer(net, tcfg)
             train(net, optimizer, replay, warm_up, 1, rng, channels_last=channels_last)
-            start = time.perf_counter()
-            train(net, optimizer, replay, tcfg, 1, rng, channels_last=channels_last)
-            seconds = time.perf_counter() - start
+            seconds = _timed(lambda: train(net, optimizer, replay, tcfg, 1, rng,
+                                           channels_last=channels_last))
             rows.append({"layout": "channels_last" if channels_last else "contiguous",
                          "samples/s": s.train_steps * tcfg.batch_size / seconds,
                          "steps/s": s.train_steps / seconds})

@@ -97,8 +97,8 @@ def check_run(run_dir: Path, config: Config) -> RunState:
         changes = meaning_changes(old, config)
         if changes:
             raise RunError(f"{run_dir} was started with other settings; refusing to resume "
-                           f"with: {'; '.join(changes)} (use a new --run-dir, or --set the run's own "
-                           f"values)")
+                           f"with: {'; '.join(changes)} (use a new --run-dir, or --set the "
+                           f"run's own values)")
     elif run_dir.exists() and any(p.name != "lock" and not _temporary(p.name)
                                   for p in run_dir.iterdir()):
         raise RunError(f"{run_dir} is not empty and holds no zeroplay run")
@@ -306,7 +306,7 @@ class Pipeline:
     def _save(self, net, generation: int, path: Path, optimizer=None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         Checkpoint(self.game.name, generation, self.config.to_dict(),
-                   {k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
+                   _to_cpu(net.state_dict()),
                    _to_cpu(optimizer.state_dict()) if optimizer else None).save(path)
 
     def _player(self, net, name: str) -> SearchPlayer:

@@ -79,9 +79,9 @@ def step(t, done, walks, remaining, masks, outcomes, priors, values, leaves_per_
                             np.float32(-e.proven), virtual_loss)
                 remaining[b] -= 1
         for _ in range(min(leaves_per_tree, remaining[b])):
-            kind, d = walk(edges, root, raw_value, states, path, path_action, b, n, method, c_init,
-                           c_base, fpu_reduction, solver, gumbel_score, visit_table, cvisit,
-                           c_scale, virtual_loss, scratch)
+            kind, d = walk(edges, root, raw_value, states, path, path_action, b, n, method,
+                           c_init, c_base, fpu_reduction, solver, gumbel_score, visit_table,
+                           cvisit, c_scale, virtual_loss, scratch)
             if kind == NEW_LEAF:
                 parent, action = path[n, d - 1], path_action[n, d]
                 child = new_node(node_count, parents, actions, edges, root, raw_value, b,
@@ -100,6 +100,7 @@ def step(t, done, walks, remaining, masks, outcomes, priors, values, leaves_per_
             n += 1
     walks.count[0], walks.count[1] = n, n_new
     return n, n_new
+
 
 @njit(cache=True)
 def search_with_rollouts(t, done, walks, remaining, masks, outcomes, priors, values,

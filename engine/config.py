@@ -76,10 +76,16 @@ class TrainerConfig:
     momentum: float = 0.9
     weight_decay: float = 1e-4
     value_weight: float = 1.0
+    # > 0: the network that plays (self-play, gate, checkpoints/gen_NNNN.ckpt, best.ckpt) is an
+    # exponential moving average of the trained weights, updated after every step with this decay
+    # (0.998 over 150 steps keeps 74% of the last generation's average); 0: the trained weights
+    ema_decay: float = 0.0
 
     def __post_init__(self):
         if self.lr_schedule not in ("step", "cosine"):
             raise ValueError("trainer.lr_schedule must be 'step' or 'cosine'")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError("trainer.ema_decay must be in [0, 1)")
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ Run directory:
     config.json        the resolved config (a resume with a meaning-bearing change is refused)
     state.json         generation, games, positions, best generation, last gate, Elo
     best.ckpt          the promoted network; candidate.ckpt: the trainer's latest network
-    checkpoints/       gen_NNNN.ckpt for every trained generation
+    checkpoints/       gen_NNNN.ckpt, the network each generation gave the gate (with
+                       trainer.ema_decay, the moving average of the trained weights)
     replay/            shard_NNNNNN.npz, the replay window
     metrics.jsonl      one JSON record per generation; tb/: TensorBoard logs
     lock               held by the one `train` process that writes here
@@ -31,7 +32,7 @@ from engine.config import Config, ConfigError, from_dict, meaning_changes
 from engine.network import NetworkEvaluator, build_network, choose_inference, resolve_device
 from engine.players import RandomPlayer, SearchPlayer, mcts_player
 from engine.replay import ReplayBuffer
-from engine.trainer import make_optimizer, train
+from engine.trainer import make_average, make_optimizer, train
 from mcts import SearchConfig
 
 
@@ -179,6 +180,8 @@ class Pipeline:
         settings = self.settings = choose_inference(
             best_net, game, cfg.selfplay.games_in_parallel, threads, str(device))
         settings.prepare(candidate)  # the layout that runs the net fastest trains it faster too
+        average = self._load_average(candidate, state)
+        played = average.module if average is not None else candidate  # gated and kept
         self.log(f"inference: {settings.describe()}")
         if cfg.trainer.lr_schedule == "cosine" and not (cfg.pipeline.minutes
                                                         or cfg.pipeline.generations):
@@ -218,12 +221,12 @@ class Pipeline:
             t0 = time.time()
             record.update(train(candidate, optimizer, replay, cfg.trainer, gen, rng,
                                 self._progress(gen, start, minutes_before),
-                                settings.channels_last))
+                                settings.channels_last, average))
             record["train_seconds"] = time.time() - t0
-            self._save(candidate, gen, run_dir / "checkpoints" / f"gen_{gen:04d}.ckpt")
+            self._save(played, gen, run_dir / "checkpoints" / f"gen_{gen:04d}.ckpt")
             self._save(candidate, gen, run_dir / "candidate.ckpt", optimizer)
             t0 = time.time()
-            promote, result, reason = gate(game, self._player(candidate, "candidate"),
+            promote, result, reason = gate(game, self._player(played, "candidate"),
                                            self._player(best_net, "best"), cfg.arena,
                                            seed=int(rng.integers(2**31)))
             record.update(gate_seconds=time.time() - t0, gate_promoted=promote,
@@ -231,7 +234,7 @@ class Pipeline:
             state.last_gate = {"generation": gen, "promoted": promote, "reason": reason,
                                "result": result.describe()}
             if promote:
-                best_net.load_state_dict(candidate.state_dict())
+                best_net.load_state_dict(played.state_dict())
                 self._save(best_net, gen, run_dir / "best.ckpt")
                 state.best_generation = gen
             if state.best_generation > state.rated_generation and (
@@ -276,7 +279,8 @@ class Pipeline:
         """(best network, candidate network, the candidate's optimizer), as the last complete
         generation left them: best.ckpt and candidate.ckpt are written before state.json, so
         after a kill they may hold a later generation's network; that generation's work is
-        redone from checkpoints/gen_NNNN.ckpt (with fresh optimizer momentum)."""
+        redone from checkpoints/gen_NNNN.ckpt (with fresh optimizer momentum, and with
+        trainer.ema_decay from the average rather than the trained weights)."""
         cfg, game, run_dir = self.config, self.game, self.run_dir
         best = build_network(game, cfg.network).to(device)
         candidate = build_network(game, cfg.network).to(device)
@@ -302,6 +306,15 @@ class Pipeline:
                 optimizer.load_state_dict(ckpt.optimizer)
         best.eval()
         return best, candidate, optimizer
+
+    def _load_average(self, candidate, state: RunState):
+        """The moving average of the candidate's weights (None without trainer.ema_decay), as
+        checkpoints/gen_NNNN.ckpt of the last complete generation holds it."""
+        average = make_average(candidate, self.config.trainer)
+        kept = self.run_dir / "checkpoints" / f"gen_{state.generation:04d}.ckpt"
+        if average is not None and kept.exists():
+            average.module.load_state_dict(load_checkpoint(kept, self.game.name).weights)
+        return average
 
     def _save(self, net, generation: int, path: Path, optimizer=None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import torch
 from torch.nn import functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from engine.config import TrainerConfig
 from engine.network import PolicyValueNet
@@ -15,6 +16,18 @@ from engine.replay import ReplayBuffer
 def make_optimizer(net: PolicyValueNet, cfg: TrainerConfig) -> torch.optim.Optimizer:
     return torch.optim.SGD(net.parameters(), lr=cfg.learning_rate, momentum=cfg.momentum,
                            weight_decay=cfg.weight_decay, nesterov=True)
+
+
+def make_average(net: PolicyValueNet, cfg: TrainerConfig) -> AveragedModel | None:
+    """The exponential moving average of net's weights and batch-norm statistics (None when
+    cfg.ema_decay is 0); it starts as a copy of net."""
+    if not cfg.ema_decay:
+        return None
+    average = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay),
+                            use_buffers=True)
+    average.update_parameters(net)
+    average.module.eval()
+    return average
 
 
 def learning_rate(cfg: TrainerConfig, generation: int, progress: float | None = None) -> float:
@@ -41,9 +54,11 @@ def losses(net: PolicyValueNet, planes, policies, values, value_weight: float):
 
 def train(net: PolicyValueNet, optimizer: torch.optim.Optimizer, replay: ReplayBuffer,
           cfg: TrainerConfig, generation: int, rng: np.random.Generator,
-          progress: float | None = None, channels_last: bool = False) -> dict:
+          progress: float | None = None, channels_last: bool = False,
+          average: AveragedModel | None = None) -> dict:
     """Run cfg.steps_per_generation SGD steps on replay samples; return mean losses.
-    channels_last: the net is in that memory format, and its batches are made so."""
+    channels_last: the net is in that memory format, and its batches are made so.
+    average: updated with net's weights after every step."""
     lr = learning_rate(cfg, generation, progress)
     for group in optimizer.param_groups:
         group["lr"] = lr
@@ -59,6 +74,8 @@ def train(net: PolicyValueNet, optimizer: torch.optim.Optimizer, replay: ReplayB
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         optimizer.step()
+        if average is not None:
+            average.update_parameters(net)
         sums += torch.stack([total, *parts]).detach()
     net.eval()
     mean = (sums / max(cfg.steps_per_generation, 1)).tolist()

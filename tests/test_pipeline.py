@@ -31,10 +31,12 @@ from engine.config import (CONFIG_DIR, ConfigError, NetworkConfig, load_config,
 from engine.network import build_network
 from engine.pipeline import Pipeline, RunError, RunState, open_run
 from engine.players import network_player
-from engine.replay import SHARD
+from engine.replay import SHARD, ReplayBuffer
+from engine.selfplay import play_games
 from engine.strength import measure
-from engine.trainer import learning_rate
+from engine.trainer import learning_rate, make_average, make_optimizer, train
 from faults import check_run_dir
+from mcts import UniformEvaluator
 
 ROOT = Path(__file__).resolve().parents[1]
 GAME = games.get("tictactoe")
@@ -93,6 +95,7 @@ def engine_process(*args, **kwargs):
     ("selfplay.value_target_search=1.5", "selfplay.value_target_search"),
     ("arena.rating_every=0", "arena.rating_every"),
     ("trainer.lr_schedule=linear", "trainer.lr_schedule"),
+    ("trainer.ema_decay=1.0", "trainer.ema_decay"),
 ])
 def test_bad_override_is_a_config_error_naming_the_key(override, named):
     with pytest.raises(ConfigError, match=re.escape(named)):
@@ -246,6 +249,41 @@ def test_cosine_schedule_anneals_over_the_runs_budget(tmp_path):
              tmp_path, quiet=True).run()
     assert [r["learning_rate"] for r in read_metrics(tmp_path)] == pytest.approx(
         [0.1, learning_rate(cosine, 2, 0.5), 0.01])
+
+
+def test_the_moving_average_follows_every_training_step(tmp_path):
+    config = tiny_config("trainer.ema_decay=0.75", "trainer.steps_per_generation=1")
+    replay = ReplayBuffer(GAME, config.replay, tmp_path)
+    replay.add(play_games(GAME, UniformEvaluator(), config.search, config.selfplay, 16, 3)[0])
+    net = build_network(GAME, config.network)
+    assert make_average(net, tiny_config().trainer) is None  # ema_decay 0: no average
+    average = make_average(net, config.trainer)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    train(net, make_optimizer(net, config.trainer), replay, config.trainer, 1,
+          np.random.default_rng(0), average=average)
+    after, averaged = net.state_dict(), average.module.state_dict()
+    moved = 0
+    for key, value in averaged.items():  # parameters and batch-norm statistics alike
+        if value.is_floating_point():
+            expected = 0.75 * before[key] + 0.25 * after[key]
+            assert torch.allclose(value, expected, atol=1e-6), key
+            moved += not torch.equal(after[key], before[key])
+    assert moved > 10
+
+
+def test_with_a_moving_average_the_average_plays_and_is_resumed(tmp_path):
+    config = tiny_config("trainer.ema_decay=0.9", "arena.gate=none", "pipeline.generations=1")
+    state = Pipeline(config, tmp_path, quiet=True).run()
+    kept = load_checkpoint(tmp_path / "checkpoints" / "gen_0001.ckpt", "tictactoe").weights
+    best = load_checkpoint(tmp_path / "best.ckpt", "tictactoe").weights
+    trained = load_checkpoint(tmp_path / "candidate.ckpt", "tictactoe").weights
+    assert all(torch.equal(best[k], kept[k]) for k in kept)  # the average was promoted
+    assert not all(torch.equal(trained[k], kept[k]) for k in kept)  # it is not the trained
+    pipeline = Pipeline(config, tmp_path, quiet=True)
+    _, candidate, _ = pipeline._load_networks(state, torch.device("cpu"))
+    assert all(torch.equal(candidate.state_dict()[k], trained[k]) for k in trained)
+    resumed = pipeline._load_average(candidate, state).module.state_dict()
+    assert all(torch.equal(resumed[k], kept[k]) for k in kept)
 
 
 def test_state_counts_match_the_replay_shards(trained):

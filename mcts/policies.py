@@ -1,4 +1,4 @@
-"""Root policies: Dirichlet noise, Gumbel top-k with sequential halving, move choice."""
+"""Root policies: Dirichlet noise, Gumbel top-k with sequential halving, proofs, move choice."""
 from __future__ import annotations
 
 import functools
@@ -66,3 +66,15 @@ def sample_actions(policy: np.ndarray, temperature: float | np.ndarray,
         weights = policy[i].astype(np.float64) ** (1.0 / temperature[i])
         actions[i] = rng.choice(policy.shape[1], p=weights / weights.sum())
     return actions
+
+
+def respect_proofs(policy: np.ndarray, proven: np.ndarray) -> np.ndarray:
+    """The search's policy ([B, A]) made to agree with the solver's proofs (proven: [B, A], each
+    move's exact value for the player making it, or UNKNOWN): where a move is proven to win, the
+    winning moves alone; else no move proven to lose, unless those are all it visited. Self-play
+    trains on this: the exact critic's verdict, not the visits spent before the proof."""
+    wins = proven == 1
+    keep = np.where(wins.any(axis=1, keepdims=True), wins, proven != -1)
+    kept = policy * keep
+    total = kept.sum(axis=1, keepdims=True)
+    return np.where(total > 0, kept / np.maximum(total, 1e-30), policy).astype(np.float32)

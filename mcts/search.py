@@ -49,7 +49,8 @@ class SearchConfig:
 
 class SearchResult(NamedTuple):
     visits: np.ndarray  # [B, A] int32, root children's visit counts
-    policy: np.ndarray  # [B, A] float32, training target: visit shares (PUCT) or improved policy
+    policy: np.ndarray  # [B, A] float32, training target: visit shares (PUCT) or improved policy,
+    #                     within the moves that the solver did not prove worse
     value: np.ndarray  # [B] float32, root value for the player to move
     action: np.ndarray  # [B] int64, the search's own pick: a proven win, else Gumbel's or most visits
     proven: np.ndarray  # [B] int8, exact root value for the player to move, or UNKNOWN
@@ -222,6 +223,8 @@ class Searcher:
             total = visits.sum(axis=1, keepdims=True)
             policy = (visits / np.maximum(total, 1)).astype(np.float32)
             action = visits.argmax(axis=1)
+        if cfg.solver and cfg.simulations > 0:
+            policy = policies.respect_proofs(policy, proven_child)
         wins = proven_child == 1
         action = np.where(wins.any(axis=1), wins.argmax(axis=1), action).astype(np.int64)
         root_proven = t.root["proven"]

@@ -18,6 +18,7 @@ import games
 from games import ONGOING
 from mcts import (RolloutEvaluator, SearchConfig, Searcher, UniformEvaluator, UNKNOWN,
                   uniform_priors)
+from mcts.policies import respect_proofs
 
 C4, TTT = games.get("connect4"), games.get("tictactoe")
 
@@ -112,6 +113,36 @@ def test_solver_proves_a_forced_win_and_a_forced_loss():
     assert result.proven.tolist() == [1, -1]
     _, result = rollout_search(C4, ["121212", LOST], simulations=300, solver=False)
     assert (result.proven == UNKNOWN).all()
+
+
+@pytest.mark.parametrize("method", ["puct", "gumbel"])
+def test_the_policy_target_agrees_with_the_solvers_proofs(method):
+    """With the solver, the policy (self-play's training target) is the winning move alone
+    where one is proven, and nothing on a move proven to lose; without it, the visit shares
+    (or Gumbel's improved policy) still spread over other moves."""
+    positions = WIN_IN_ONE + MUST_BLOCK
+    wins = [sorted(winning_moves(C4, C4.position(p))) for p in WIN_IN_ONE]
+    for solver in (True, False):
+        searcher, result = rollout_search(C4, positions, simulations=200, method=method,
+                                          solver=solver)
+        np.testing.assert_allclose(result.policy.sum(axis=1), 1.0, rtol=1e-5)
+        on_win = [result.policy[i, w].sum() for i, w in enumerate(wins)]
+        proven_losses = searcher.tree.edge_proven[:, 0] == -1
+        if solver:
+            np.testing.assert_allclose(on_win, 1.0, rtol=1e-5)
+            assert proven_losses[len(wins):].sum() >= len(MUST_BLOCK)
+            assert (result.policy[proven_losses] == 0).all()
+        else:
+            assert max(on_win) < 1.0
+
+
+def test_respect_proofs_keeps_visits_where_every_visited_move_loses():
+    loss, unknown = -1, UNKNOWN
+    policy = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5], [0.2, 0.3, 0.5]], np.float32)
+    proven = np.array([[loss, loss, unknown], [loss, 0, unknown], [1, loss, 1]], np.int8)
+    np.testing.assert_allclose(respect_proofs(policy, proven),
+                               [[0.5, 0.5, 0.0], [0.0, 0.375, 0.625], [2 / 7, 0.0, 5 / 7]],
+                               rtol=1e-6)
 
 
 def test_a_finished_root_gets_no_visits_and_its_exact_value():

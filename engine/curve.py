@@ -27,14 +27,15 @@ def read_metrics(run_dir: Path) -> list[dict]:
 
 def score_generations(run_dir: Path, game: str, simulations: list[int], every: int = 1,
                       data_file: str | None = None) -> list[dict]:
-    """Optimal-move rates of every `every`-th generation checkpoint, with its minutes."""
+    """Optimal-move rates of every `every`-th generation checkpoint and the last one, with
+    their minutes."""
     minutes = {r["generation"]: r["minutes"] for r in read_metrics(run_dir)}
+    checkpoints = {int(m.group(1)): path for path in (run_dir / "checkpoints").iterdir()
+                   if (m := GEN.match(path.name))}
     rows = []
-    for path in sorted((run_dir / "checkpoints").iterdir()):
-        match = GEN.match(path.name)
-        if not match or int(match.group(1)) % every:
+    for gen, path in sorted(checkpoints.items()):
+        if gen % every and gen != max(checkpoints):
             continue
-        gen = int(match.group(1))
         row = {"generation": gen, "minutes": 0.0 if gen == 0 else minutes.get(gen)}
         for sims in simulations:
             rate, _ = measure(game, network_player(games.get(game), path, sims), data_file)

@@ -511,6 +511,15 @@ def test_a_malicious_checkpoint_never_runs_its_code(tmp_path):
     assert control.exists()
 
 
+def test_the_curve_scores_every_nth_generation_and_the_last(trained):
+    from engine.curve import score_generations
+    run_dir, _ = trained
+    rows = score_generations(run_dir, "tictactoe", [0], every=2)
+    assert [r["generation"] for r in rows] == [0, 2, 3]
+    minutes = {r["generation"]: r["minutes"] for r in read_metrics(run_dir)}
+    assert rows[-1]["minutes"] == minutes[3] and 0.3 < rows[-1]["optimal_0"] <= 1.0
+
+
 def test_the_curve_reads_metrics_without_a_line_torn_by_a_kill(tmp_path):
     from engine.curve import read_metrics as curve_metrics
     (tmp_path / "metrics.jsonl").write_text('{"generation": 1, "minutes": 0.5}\n{"generat')

@@ -32,9 +32,9 @@ def score_generations(run_dir: Path, game: str, simulations: list[int], every: i
     minutes = {r["generation"]: r["minutes"] for r in read_metrics(run_dir)}
     checkpoints = {int(m.group(1)): path for path in (run_dir / "checkpoints").iterdir()
                    if (m := GEN.match(path.name))}
-    rows = []
+    last, rows = max(checkpoints, default=None), []
     for gen, path in sorted(checkpoints.items()):
-        if gen % every and gen != max(checkpoints):
+        if gen % every and gen != last:
             continue
         row = {"generation": gen, "minutes": 0.0 if gen == 0 else minutes.get(gen)}
         for sims in simulations:

@@ -223,7 +223,7 @@ class Pipeline:
                                 self._progress(gen, start, minutes_before),
                                 settings.channels_last, average))
             record["train_seconds"] = time.time() - t0
-            self._save(played, gen, run_dir / "checkpoints" / f"gen_{gen:04d}.ckpt")
+            self._save(played, gen, self._kept(gen))
             self._save(candidate, gen, run_dir / "candidate.ckpt", optimizer)
             t0 = time.time()
             promote, result, reason = gate(game, self._player(played, "candidate"),
@@ -288,14 +288,14 @@ class Pipeline:
         optimizer = make_optimizer(candidate, cfg.trainer)
         if state.generation == 0 and not (run_dir / "best.ckpt").exists():
             self._save(best, 0, run_dir / "best.ckpt")
-            self._save(best, 0, run_dir / "checkpoints" / "gen_0000.ckpt")
+            self._save(best, 0, self._kept(0))
         for net, name, generation in ((best, "best.ckpt", state.best_generation),
                                       (candidate, "candidate.ckpt", state.generation)):
             path = run_dir / name
             if not path.exists():
                 continue
             ckpt = load_checkpoint(path, game.name)
-            kept = run_dir / "checkpoints" / f"gen_{generation:04d}.ckpt"
+            kept = self._kept(generation)
             if ckpt.generation != generation and kept.exists():
                 self.log(f"{name} is of generation {ckpt.generation}, which did not complete: "
                          f"going on from generation {generation}")
@@ -307,11 +307,15 @@ class Pipeline:
         best.eval()
         return best, candidate, optimizer
 
+    def _kept(self, generation: int) -> Path:
+        """The checkpoint kept for each generation."""
+        return self.run_dir / "checkpoints" / f"gen_{generation:04d}.ckpt"
+
     def _load_average(self, candidate, state: RunState):
         """The moving average of the candidate's weights (None without trainer.ema_decay), as
         checkpoints/gen_NNNN.ckpt of the last complete generation holds it."""
         average = make_average(candidate, self.config.trainer)
-        kept = self.run_dir / "checkpoints" / f"gen_{state.generation:04d}.ckpt"
+        kept = self._kept(state.generation)
         if average is not None and kept.exists():
             average.module.load_state_dict(load_checkpoint(kept, self.game.name).weights)
         return average

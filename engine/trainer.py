@@ -25,7 +25,7 @@ def make_average(net: PolicyValueNet, cfg: TrainerConfig) -> AveragedModel | Non
         return None
     average = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay),
                             use_buffers=True)
-    average.update_parameters(net)
+    average.update_parameters(net)  # counts the copy as the first average: steps then blend
     average.module.eval()
     return average
 

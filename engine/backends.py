@@ -1,7 +1,8 @@
 """Backends that run self-play: in this process, or in one process per core.
 
-Both take the network's weights and return (trajectories, stats, network evaluations), so the
-pipeline does not care where the games were played.
+Both take the network's weights and return (game records, stats, network evaluations), so the
+pipeline does not care where the games were played. They play with the config they are given:
+the learner's generator settings (engine/learners).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import torch
 import games
 from engine.config import Config
 from engine.network import InferenceSettings, NetworkEvaluator, build_network
-from engine.selfplay import SelfPlayStats, SelfPlayStream, Trajectory, play_games
+from engine.selfplay import SelfPlayStats, SelfPlayStream, play_games
 
 
 class LocalSelfPlay:
@@ -35,14 +36,13 @@ class LocalSelfPlay:
         sp, search = self.config.selfplay, self.config.search
         before = self.evaluator.positions
         if not sp.carry_over:
-            trajectories, stats = play_games(self.game, self.evaluator, search, sp, num_games,
-                                             seed)
+            records, stats = play_games(self.game, self.evaluator, search, sp, num_games, seed)
         else:
             if self.stream is None:
                 self.stream = SelfPlayStream(self.game, self.evaluator, search, sp,
                                              sp.games_in_parallel, seed)
-            trajectories, stats = self.stream.play(num_games)
-        return trajectories, stats, self.evaluator.positions - before
+            records, stats = self.stream.play(num_games)
+        return records, stats, self.evaluator.positions - before
 
     def close(self) -> None:
         pass
@@ -69,8 +69,7 @@ def _start_worker(config: Config, settings: InferenceSettings) -> None:
 def _worker_play(weights: dict, num_games: int, seed: int):
     if _worker is None:
         raise RuntimeError(_start_error)
-    trajectories, stats, evaluations = _worker.play(weights, num_games, seed)
-    return ([(t.states, t.policies, t.values) for t in trajectories], stats, evaluations)
+    return _worker.play(weights, num_games, seed)
 
 
 class ProcessSelfPlay:
@@ -86,8 +85,8 @@ class ProcessSelfPlay:
         shares[: num_games % self.workers] += 1
         jobs = [(weights, int(n), seed + 1_000_003 * i) for i, n in enumerate(shares) if n]
         results = self.pool.starmap(_worker_play, jobs)
-        trajectories = [Trajectory(*t) for part, _, _ in results for t in part]
-        return (trajectories, SelfPlayStats.merge([stats for _, stats, _ in results]),
+        records = [r for part, _, _ in results for r in part]
+        return (records, SelfPlayStats.merge([stats for _, stats, _ in results]),
                 sum(e for _, _, e in results))
 
     def close(self) -> None:

@@ -2,21 +2,44 @@
 
 A checkpoint file is `ZEROPLAY1 <sha256 of the rest>\\n` followed by a torch.save payload of plain
 tensors and JSON text. The checksum is verified before torch reads anything, and torch reads with
-weights_only=True, so a checkpoint never executes code.
+weights_only=True, so a checkpoint never executes code. Anyone can compute a checksum, so the
+contents are checked too before a network is built from them: the config as a user's config is,
+every tensor's name, shape (against that config's network), dtype and finiteness.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
 import os
+import stat
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 MAGIC = b"ZEROPLAY1 "
+MAX_CHECKPOINT_BYTES = 8 << 30  # networks within the config's bounds are far smaller
+
+
+def read_capped(path: str | Path, limit: int, what: str = "file") -> bytes:
+    """The bytes of `path`, a regular file of at most `limit` bytes; else an OSError whose
+    strerror says why (a device such as /dev/zero, a FIFO or a directory is never read, and a
+    FIFO is opened without waiting for a writer)."""
+    path = Path(path)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, f"not a regular file (a {what} is read from a file)",
+                          str(path))
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than a {what} may be ({limit / 2**20:,.0f} MiB)",
+                      str(path))
+    return data
 
 
 class CheckpointError(ValueError):
@@ -70,24 +93,84 @@ class Checkpoint:
 
 
 def load_checkpoint(path: str | Path, game: str | None = None) -> Checkpoint:
-    """Read and verify a checkpoint; with `game`, refuse one of another game."""
+    """Read and verify a checkpoint; with `game`, refuse one of another game. Its config and
+    weights are checked (check_contents) before it is returned."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = read_capped(path, MAX_CHECKPOINT_BYTES, "checkpoint")
     except OSError as e:
-        raise CheckpointError(f"cannot read checkpoint {path}: {e.strerror}") from None
+        raise CheckpointError(f"cannot read checkpoint {path}: {e.strerror or e}") from None
     header, _, payload = data.partition(b"\n")
     if not header.startswith(MAGIC):
         raise CheckpointError(f"{path} is not a zeroplay checkpoint")
     if hashlib.sha256(payload).hexdigest().encode() != header[len(MAGIC):]:
         raise CheckpointError(f"checkpoint {path} is corrupt or truncated (checksum mismatch)")
     try:
-        content = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # the one line below says what is wrong, alone
+            warnings.simplefilter("ignore")
+            content = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
         meta = json.loads(content["meta"])
-        ckpt = Checkpoint(meta["game"], int(meta["generation"]), meta["config"],
+        ckpt = Checkpoint(meta["game"], meta["generation"], meta["config"],
                           content["weights"], content.get("optimizer"))
     except Exception as e:  # noqa: BLE001 - any failure here means a bad file
-        raise CheckpointError(f"checkpoint {path} cannot be loaded: {e}") from None
+        raise CheckpointError(f"checkpoint {path} cannot be loaded: "
+                              f"{_cut(str(e).splitlines()[0] if str(e) else type(e).__name__)}"
+                              ) from None
     if game is not None and ckpt.game != game:
-        raise CheckpointError(f"checkpoint {path} is for {ckpt.game}, not {game}")
+        raise CheckpointError(f"checkpoint {path} is for {_cut(repr(ckpt.game))[1:-1]}, "
+                              f"not {game}")
+    try:
+        check_contents(ckpt)
+    except ValueError as e:
+        raise CheckpointError(f"checkpoint {path}: {e}") from None
     return ckpt
+
+
+def _cut(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def check_contents(ckpt: Checkpoint) -> None:
+    """ValueError naming the first thing in a checkpoint that is not what its network needs:
+    the game, the generation, the config (checked as a user's config is), every weight's
+    name, shape and dtype against the network the config builds, and finite values."""
+    import games
+    from engine.config import from_dict, excerpt
+    from engine.network import build_network
+
+    if not isinstance(ckpt.game, str) or ckpt.game not in games.names():
+        raise ValueError(f"unknown game {excerpt(ckpt.game)}")
+    if (isinstance(ckpt.generation, bool) or not isinstance(ckpt.generation, int)
+            or ckpt.generation < 0):
+        raise ValueError(f"the generation must be an integer >= 0, not "
+                         f"{excerpt(ckpt.generation)}")
+    if not isinstance(ckpt.config, dict) or not isinstance(ckpt.config.get("network"), dict):
+        raise ValueError("it holds no network config")
+    config = from_dict(ckpt.game, ckpt.config, origin="its config")
+    with torch.device("meta"):  # shapes and dtypes only: no memory for the weights
+        expected = build_network(games.get(ckpt.game), config.network).state_dict()
+    weights = ckpt.weights
+    if not isinstance(weights, dict):
+        raise ValueError(f"its weights are not a table of tensors but {type(weights).__name__}")
+    for name in weights:
+        if name not in expected:
+            raise ValueError(f"unknown tensor {excerpt(name)} for its network")
+    for name, want in expected.items():
+        tensor = weights.get(name)
+        if tensor is None:
+            raise ValueError(f"tensor {name} is missing")
+        if not isinstance(tensor, torch.Tensor):
+            raise ValueError(f"{name} is not a tensor but {type(tensor).__name__}")
+        if tensor.shape != want.shape:
+            n = config.network
+            raise ValueError(f"tensor {name} has shape {list(tensor.shape)}; its network "
+                             f"({n.blocks} blocks of {n.channels} channels) needs "
+                             f"{list(want.shape)}")
+        if tensor.dtype != want.dtype:
+            raise ValueError(f"tensor {name} is {tensor.dtype}, not {want.dtype}")
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"tensor {name} holds values that are not finite (NaN or inf)")
+    if ckpt.optimizer is not None and not (
+            isinstance(ckpt.optimizer, dict)
+            and {"state", "param_groups"} <= set(ckpt.optimizer)):
+        raise ValueError("its optimizer state is not an optimizer's state_dict")

@@ -3,7 +3,8 @@
 Each command is one `add_<command>(subparsers)` function listed in COMMANDS: it adds its parser
 and sets `run`, the function that carries the command out and returns the exit status. Bad input
 (GameError and other ValueErrors, files that cannot be read or written) ends with one line on
-stderr and exit status 1, never a traceback.
+stderr and exit status 1, never a traceback; a bad option value (a type or range that argparse
+checks) with one line too, exit status 2. Every number an option takes has a range here.
 """
 from __future__ import annotations
 
@@ -19,13 +20,58 @@ from games.interface import ONGOING, Game
 
 PROG = "zeroplay"
 PLAYERS = "XO"  # the first player is X, as render draws it
+STDIN_BATCH = 1024  # bestmove searches standard input's positions in batches of this many
+MAX_LINE = 4096  # characters of a position line (a position has at most max_moves moves)
+MAX_MESSAGE = 1000  # characters of an error line
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+class Parser(argparse.ArgumentParser):
+    """argparse, with a bad option reported in one line (no usage block) and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {_cut(message)} (see {self.prog} --help)\n")
+
+
+def _cut(text: str, limit: int = MAX_MESSAGE) -> str:
+    text = " ".join(text.splitlines())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def integer(lo: int, hi: int):
+    """An argparse type: an integer from lo to hi."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, not {_cut(repr(text), 40)}")
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be an integer from {lo:,} to {hi:,}, "
+                                             f"not {_cut(text, 40)}")
+        return value
+    return parse
+
+
+def finite(lo: float, hi: float):
+    """An argparse type: a finite number from lo to hi (nan and inf are refused)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, not {_cut(repr(text), 40)}")
+        if not lo <= value <= hi:  # false for nan
+            raise argparse.ArgumentTypeError(f"must be a finite number from {lo:,g} to {hi:,g}, "
+                                             f"not {_cut(text, 40)}")
+        return value
+    return parse
+
+
+def simulation_list(text: str) -> list[int]:
+    """An argparse type: comma-separated simulation counts, e.g. 0,200."""
+    return [integer(0, 10**12)(part) for part in text.split(",")]
+
+
+positive_int = integer(1, 1_000_000)  # games, playouts, repeats, every
+seed_int = integer(0, 2**32 - 1)
 
 
 def add_game_option(parser: argparse.ArgumentParser, help: str = "the game", **kwargs) -> None:
@@ -77,7 +123,7 @@ def add_check_game(subparsers) -> None:
                     help="game to check (repeatable; default: every registered game)")
     p.add_argument("--games", type=positive_int, default=200, metavar="N",
                    help="random games to play (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random games (default: %(default)s)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the random games (default: %(default)s)")
     p.set_defaults(run=run_check_game)
 
 
@@ -107,7 +153,7 @@ def add_bench(subparsers) -> None:
                    help="random playouts per timed batch (default: %(default)s)")
     p.add_argument("--repeats", type=positive_int, default=defaults.repeats, metavar="R",
                    help="timed repeats; the median is reported (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default: %(default)s)")
+    p.add_argument("--seed", type=seed_int, default=defaults.seed, help="random seed (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print one JSON record instead of tables")
     p.set_defaults(run=run_bench)
 
@@ -142,8 +188,10 @@ def add_train(subparsers) -> None:
                    "defaults (engine/configs/GAME.toml)")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override one setting, e.g. --set search.simulations=100 (repeatable)")
-    p.add_argument("--minutes", type=float, metavar="M", help="stop after M minutes in all")
-    p.add_argument("--generations", type=int, metavar="N", help="stop after N generations")
+    p.add_argument("--minutes", type=finite(0, 1e8), metavar="M",
+                   help="stop after M minutes in all (0: no limit)")
+    p.add_argument("--generations", type=integer(0, 10**9), metavar="N",
+                   help="stop after N generations (0: no limit)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(run=run_train)
 
@@ -152,6 +200,7 @@ def run_train(args) -> int:
     from pathlib import Path
 
     from engine.config import load_config
+    from engine.limits import check_train
     from engine.pipeline import Pipeline
 
     overrides = list(args.set)
@@ -159,7 +208,9 @@ def run_train(args) -> int:
         overrides.append(f"pipeline.minutes={args.minutes}")
     if args.generations is not None:
         overrides.append(f"pipeline.generations={args.generations}")
-    config = load_config(games.get(args.game).name, args.config, overrides)
+    game = games.get(args.game)
+    config = load_config(game.name, args.config, overrides)
+    check_train(game, config)  # before the run directory is touched
     state = Pipeline(config, Path(args.run_dir), quiet=args.quiet).run()
     print(f"generation {state.generation}, best generation {state.best_generation}, "
           f"{state.games} games, {state.positions} positions; best: "
@@ -177,14 +228,14 @@ def add_status(subparsers) -> None:
 def run_status(args) -> int:
     from pathlib import Path
 
-    from engine.pipeline import RunError, RunState
+    from engine.rundir import RunError, RunState, read_config
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "state.json").exists():
         raise RunError(f"{run_dir} holds no zeroplay run (no state.json)")
     state = RunState.load(run_dir / "state.json")
     info = {**state.__dict__, "best_checkpoint": str(run_dir / "best.ckpt"),
-            "game": json.loads((run_dir / "config.json").read_text())["game"]}
+            "game": read_config(run_dir).game}
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -209,31 +260,34 @@ def add_player_options(p, simulations_default=None) -> None:
                         help="a network checkpoint ('builtin': the model shipped for the game)")
     source.add_argument("--mcts-rollouts", action="store_true",
                         help="pure MCTS with random rollouts instead of a network")
-    p.add_argument("--simulations", type=int, default=simulations_default, metavar="N",
+    p.add_argument("--simulations", type=integer(0, 10**12), default=simulations_default,
+                   metavar="N",
                    help="search simulations per move (0 with a checkpoint: the raw policy's "
                         "choice)" + ("" if simulations_default is None
                                      else "; default: %(default)s"))
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--seed", type=seed_int, default=0, help="random seed (default: %(default)s)")
 
 
 def make_cli_player(game, args):
+    """The player of --checkpoint or --mcts-rollouts; the memory of its search is checked
+    (engine.limits) before anything is allocated or read."""
     from engine.players import mcts_player, network_player
 
-    if args.simulations is not None and args.simulations < 0:
-        raise ValueError("--simulations must be >= 0")
     if args.mcts_rollouts:
         if not args.simulations:
             raise ValueError("--mcts-rollouts needs --simulations N with N >= 1")
-        return mcts_player(game, args.simulations, seed=args.seed)
-    return network_player(game, args.checkpoint, args.simulations, args.seed)
+        return mcts_player(game, args.simulations, seed=args.seed, option="--simulations")
+    return network_player(game, args.checkpoint, args.simulations, args.seed,
+                          option="--simulations")
 
 
 def add_bestmove(subparsers) -> None:
     p = subparsers.add_parser(
         "bestmove", help="the chosen move for each position read from standard input",
         description="Read positions (move sequences, one per line) from standard input and "
-                    "write the chosen move for each, one per line, in the same notation. All "
-                    "positions are searched together as one batch.")
+                    "write the chosen move for each, one per line, in the same notation. Every "
+                    "line is read and checked first; then the positions are searched in "
+                    f"batches of {STDIN_BATCH}.")
     add_game_option(p, required=True)
     add_player_options(p)
     p.set_defaults(run=run_bestmove)
@@ -245,24 +299,38 @@ def read_positions(game, lines):
 
     states = []
     for number, line in enumerate(lines, 1):
+        if len(line) > MAX_LINE:
+            raise games.GameError(f"line {number}: longer than {MAX_LINE} characters")
         try:
             state = game.position(line)
         except games.GameError as e:
             raise games.GameError(f"line {number}: {e}") from None
         if game.outcome(state) != ONGOING:
-            raise games.GameError(f"line {number}: the game is already over in {line.strip()!r}")
+            raise games.GameError(f"line {number}: the game is already over in "
+                                  f"{games.interface.excerpt(line.strip())}")
         states.append(state)
     return np.array(states, np.int64).reshape(-1, game.state_size)
+
+
+def stdin_lines(stream):
+    """The lines of a text stream, none read whole if longer than MAX_LINE (a stream of
+    /dev/zero is refused at its first line, not read until memory runs out)."""
+    while line := stream.readline(MAX_LINE + 2):
+        yield line.rstrip("\r\n")  # a line cut at MAX_LINE + 2 stays too long: refused
 
 
 def run_bestmove(args) -> int:
     game = games.get(args.game)
     if args.simulations is None:
         raise ValueError("bestmove needs --simulations N")
-    states = read_positions(game, sys.stdin.read().splitlines())
     player = make_cli_player(game, args)
-    if len(states):
-        print("\n".join(game.format_move(a) for a in player.choose(states)))
+    try:
+        states = read_positions(game, stdin_lines(sys.stdin))
+    except UnicodeDecodeError as e:
+        raise ValueError(f"standard input is not UTF-8 text (byte {e.start} of a line)") from None
+    for start in range(0, len(states), STDIN_BATCH):  # bounded memory, whatever the input
+        chunk = player.choose(states[start:start + STDIN_BATCH])
+        print("\n".join(game.format_move(a) for a in chunk), flush=True)
     return 0
 
 
@@ -312,9 +380,9 @@ def add_evaluate(subparsers) -> None:
     p.add_argument("second", metavar="OPPONENT", help="its opponent")
     p.add_argument("--games", type=positive_int, default=100, metavar="N",
                    help="games, in colour-swapped pairs (default: %(default)s)")
-    p.add_argument("--opening-moves", type=int, default=2, metavar="K",
+    p.add_argument("--opening-moves", type=integer(0, 10_000), default=2, metavar="K",
                    help="random moves before each pair of games (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--seed", type=seed_int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run_evaluate)
 
@@ -325,7 +393,7 @@ def run_evaluate(args) -> int:
 
     game = games.get(args.game)
     first = parse_player(game, args.first, args.seed)
-    second = parse_player(game, args.second, args.seed + 1)
+    second = parse_player(game, args.second, (args.seed + 1) % 2**32)
     result = play_pairs(game, first, second, (args.games + 1) // 2, args.opening_moves,
                         args.seed)
     elo, lo, hi = result.elo()
@@ -367,8 +435,8 @@ def add_curve(subparsers) -> None:
         description="Score every generation's checkpoint of a run against perfect play (as "
                     "`strength` does) and plot it with the promoted networks' Elo.")
     p.add_argument("--run-dir", required=True, metavar="DIR", help="the run directory")
-    p.add_argument("--simulations", default="0,200", metavar="N,N",
-                   help="search budgets to score (default: %(default)s)")
+    p.add_argument("--simulations", type=simulation_list, default=[0, 200], metavar="N,N",
+                   help="search budgets to score (default: 0,200)")
     p.add_argument("--every", type=positive_int, default=1, metavar="K",
                    help="score every K-th generation (default: %(default)s)")
     p.add_argument("--data", metavar="FILE", help="Connect Four *_moves.tsv file")
@@ -380,11 +448,12 @@ def run_curve(args) -> int:
     from pathlib import Path
 
     from engine.curve import elo_points, plot, score_generations
+    from engine.rundir import read_config, read_metrics
 
     run_dir = Path(args.run_dir)
-    game = json.loads((run_dir / "config.json").read_text())["game"]
-    sims = [int(s) for s in args.simulations.split(",")]
-    rows = score_generations(run_dir, game, sims, args.every, args.data)
+    game = read_config(run_dir).game
+    read_metrics(run_dir / "metrics.jsonl")  # a damaged file is refused before any scoring
+    rows = score_generations(run_dir, game, args.simulations, args.every, args.data)
     if not rows:
         raise ValueError(f"{run_dir} has no generation checkpoints")
     print(json.dumps(rows))
@@ -392,16 +461,55 @@ def run_curve(args) -> int:
     return 0
 
 
+# ---- experiment ----------------------------------------------------------------------------------
+
+def add_experiment(subparsers) -> None:
+    p = subparsers.add_parser(
+        "experiment", help="run a grid of learners x seeds at equal compute, then report",
+        description="Run every arm and seed of an experiment file (TOML: game, seeds, "
+                    "evaluations, [base], [arms.NAME]; see engine/experiment.py and "
+                    "docs/experiments/) into DIR, each a training run with the same budget of "
+                    "network evaluations, then write DIR/report.md, points.csv and plots. "
+                    "Running it again resumes where it stopped.")
+    p.add_argument("file", metavar="FILE.toml", help="the experiment file")
+    p.add_argument("--dir", required=True, metavar="DIR", help="the experiment directory")
+    p.add_argument("--report-only", action="store_true",
+                   help="write the report from the runs so far, without running any")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(run=run_experiment_command)
+
+
+def run_experiment_command(args) -> int:
+    from pathlib import Path
+
+    from engine.experiment import load_experiment, run_experiment
+    from engine.limits import check_train
+    from engine.report import write_report
+
+    experiment = load_experiment(args.file)
+    game = games.get(experiment.game)
+    for arm in experiment.arms:  # every arm checked before anything is written
+        for seed in experiment.seeds:
+            check_train(game, experiment.config(arm, seed))
+    if args.report_only:
+        path = write_report(experiment, Path(args.dir), quiet=args.quiet)
+    else:
+        path = run_experiment(args.file, Path(args.dir), quiet=args.quiet)
+    print(path)
+    return 0
+
+
 # ---- main ----------------------------------------------------------------------------------------
 
 COMMANDS = [add_train, add_status, add_bestmove, add_play, add_evaluate, add_strength,
-            add_curve, add_show, add_check_game, add_bench]
+            add_curve, add_experiment, add_show, add_check_game, add_bench]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=PROG, description="zeroplay: AlphaZero-style self-play for board games.")
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                       parser_class=Parser)
     for add in COMMANDS:
         add(subparsers)
     return parser
@@ -413,7 +521,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except (ValueError, OSError) as e:  # bad input (games.GameError is a ValueError)
-        print(f"{PROG}: error: {' '.join(str(e).splitlines())}", file=sys.stderr)
+        print(f"{PROG}: error: {_cut(str(e))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -2,11 +2,11 @@
 Elo of the promoted networks, against minutes of training."""
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import games
+from engine import rundir
 from engine.players import network_player
 from engine.strength import measure
 
@@ -14,23 +14,18 @@ GEN = re.compile(r"^gen_(\d{4})\.ckpt$")
 
 
 def read_metrics(run_dir: Path) -> list[dict]:
-    """The records of metrics.jsonl, without a line torn by a kill (a resume drops it too)."""
-    path = run_dir / "metrics.jsonl"
-    records = []
-    for line in path.read_text().splitlines() if path.exists() else []:
-        try:
-            records.append(json.loads(line))
-        except ValueError:
-            pass
-    return records
+    """The checked records of metrics.jsonl, without a line torn by a kill (a resume drops it
+    too); a damaged file is a RunError naming it (engine.rundir.read_metrics)."""
+    return rundir.read_metrics(run_dir / "metrics.jsonl")
 
 
 def score_generations(run_dir: Path, game: str, simulations: list[int], every: int = 1,
                       data_file: str | None = None) -> list[dict]:
     """Optimal-move rates of every `every`-th generation checkpoint and the last one, with
     their minutes."""
-    minutes = {r["generation"]: r["minutes"] for r in read_metrics(run_dir)}
-    checkpoints = {int(m.group(1)): path for path in (run_dir / "checkpoints").iterdir()
+    minutes = {r["generation"]: r.get("minutes") for r in read_metrics(run_dir)}
+    folder = run_dir / "checkpoints"
+    checkpoints = {int(m.group(1)): path for path in (folder.iterdir() if folder.is_dir() else ())
                    if (m := GEN.match(path.name))}
     last, rows = max(checkpoints, default=None), []
     for gen, path in sorted(checkpoints.items()):
@@ -49,7 +44,8 @@ def elo_points(run_dir: Path) -> list[tuple[float, str, float, float, float]]:
     points = []
     for record in read_metrics(run_dir):
         for anchor, (elo, lo, hi) in record.get("elo", {}).items():
-            points.append((record["minutes"], anchor, elo, lo, hi))
+            if "minutes" in record:
+                points.append((record["minutes"], anchor, elo, lo, hi))
     return points
 
 

@@ -12,12 +12,13 @@ Run directory:
 """
 from __future__ import annotations
 
-import fcntl
+import copy
+import io
 import json
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,111 +29,17 @@ import games
 from engine.arena import gate, play_pairs
 from engine.backends import make_selfplay
 from engine.checkpoint import Checkpoint, WriteError, atomic_write, load_checkpoint
-from engine.config import Config, ConfigError, from_dict, meaning_changes
+from engine.config import Config
 from engine.network import NetworkEvaluator, build_network, choose_inference, resolve_device
 from engine.players import RandomPlayer, SearchPlayer, mcts_player
 from engine.replay import ReplayBuffer
+from engine.rundir import (RunError, RunLock, RunState, _temporary, _trim_metrics,  # noqa: F401
+                           check_run, open_run)
+from engine.learners import check_learner, make_learner
+from engine.metrics import game_diversity, measure
+from engine.strength import probe as strength_probe
 from engine.trainer import make_average, make_optimizer, train
 from mcts import SearchConfig
-
-
-class RunError(ValueError):
-    """A run directory that cannot be used: locked, foreign, or of another config."""
-
-
-@dataclass
-class RunState:
-    generation: int = 0
-    games: int = 0
-    positions: int = 0
-    best_generation: int = 0
-    replay_shards: int | None = None  # shards of complete generations (later ones are dropped)
-    minutes: float = 0.0
-    last_gate: dict = field(default_factory=dict)
-    elo: dict = field(default_factory=dict)  # anchor name -> [elo, low, high] of a best net
-    rated_generation: int = 0  # the best network that `elo` rates
-
-    def save(self, path: Path) -> None:
-        atomic_write(path, json.dumps(self.__dict__, indent=2).encode())
-
-    @classmethod
-    def load(cls, path: Path) -> "RunState":
-        try:
-            return cls(**json.loads(path.read_text()))
-        except (OSError, ValueError, TypeError) as e:
-            raise RunError(f"{path} is unreadable or not a zeroplay run state: {e}") from None
-
-
-class RunLock:
-    """An exclusive lock on a run directory; the OS drops it when the process dies."""
-
-    def __init__(self, run_dir: Path):
-        self.path = run_dir / "lock"
-
-    def __enter__(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self.fd)
-            raise RunError(f"{self.path.parent} is in use by another train process") from None
-        return self
-
-    def __exit__(self, *exc):
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        os.close(self.fd)
-
-
-def check_run(run_dir: Path, config: Config) -> RunState:
-    """Check that run_dir is new or belongs to this config, and read its state. Writes nothing."""
-    config_path, state_path = run_dir / "config.json", run_dir / "state.json"
-    if config_path.exists():
-        try:
-            saved = json.loads(config_path.read_text())
-            old = from_dict(saved["game"], saved, origin=str(config_path))
-        except (ValueError, KeyError, ConfigError) as e:
-            raise RunError(f"{config_path} is not a zeroplay config: {e}") from None
-        if old.game != config.game:
-            raise RunError(f"{run_dir} is a {old.game} run, not {config.game}")
-        changes = meaning_changes(old, config)
-        if changes:
-            raise RunError(f"{run_dir} was started with other settings; refusing to resume "
-                           f"with: {'; '.join(changes)} (use a new --run-dir, or --set the "
-                           f"run's own values)")
-    elif run_dir.exists() and any(p.name != "lock" and not _temporary(p.name)
-                                  for p in run_dir.iterdir()):
-        raise RunError(f"{run_dir} is not empty and holds no zeroplay run")
-    # a new run has no complete generation: shards of one that was killed are dropped
-    return RunState.load(state_path) if state_path.exists() else RunState(replay_shards=0)
-
-
-def _temporary(name: str) -> bool:
-    """Whether name is an atomic_write temporary file: a kill while the first config was
-    written leaves one, and no config."""
-    return name.startswith(".") and name.endswith(".tmp")
-
-
-def open_run(run_dir: Path, config: Config) -> RunState:
-    """check_run, then create the directory and write the resolved config into it."""
-    state = check_run(run_dir, config)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write(run_dir / "config.json", config.to_json().encode())
-    return state
-
-
-def _trim_metrics(path: Path, generation: int) -> None:
-    """Drop metrics of generations after the last complete one, and a torn last line."""
-    if not path.exists():
-        return
-    kept = []
-    for line in path.read_text().splitlines():
-        try:
-            if json.loads(line)["generation"] <= generation:
-                kept.append(line)
-        except (ValueError, KeyError):
-            pass
-    atomic_write(path, "".join(f"{line}\n" for line in kept).encode())
 
 
 def _to_cpu(tree):
@@ -150,6 +57,22 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+@dataclass
+class _Loop:
+    """What a running loop holds between generations."""
+
+    best_net: torch.nn.Module  # the promoted network: self-play plays it
+    candidate: torch.nn.Module  # the trained weights
+    optimizer: torch.optim.Optimizer
+    average: object  # the moving average of the candidate's weights, or None
+    played: torch.nn.Module  # what is gated and kept: the average, else the candidate
+    learner: object
+    replay: ReplayBuffer
+    selfplay: object
+    writer: object
+    probe: tuple | None  # (Probe, the start network's policy on it)
+
+
 class Pipeline:
     """One training run of one game in one run directory."""
 
@@ -163,6 +86,7 @@ class Pipeline:
 
     def run(self) -> RunState:
         check_run(self.run_dir, self.config)  # refuse a foreign directory before touching it
+        check_learner(self.game, self.config)
         try:
             device = resolve_device(self.config.pipeline.device)
         except ValueError as e:
@@ -171,8 +95,26 @@ class Pipeline:
             return self._run(device)
 
     def _run(self, device: torch.device) -> RunState:
-        cfg, game, run_dir = self.config, self.game, self.run_dir
+        cfg, run_dir = self.config, self.run_dir
         state = open_run(run_dir, cfg)
+        loop = self._setup(state, device)
+        start, minutes_before = time.time(), state.minutes
+        bar = tqdm(total=cfg.pipeline.generations or None, initial=state.generation,
+                   disable=self.quiet or not sys.stderr.isatty(), unit="gen")
+        try:
+            while not self._budget_spent(state, start, minutes_before):
+                self._generation(loop, state, start, minutes_before)
+                bar.update(1)
+        finally:
+            bar.close()
+            loop.writer.close()
+            loop.selfplay.close()
+        return state
+
+    def _setup(self, state: RunState, device: torch.device) -> "_Loop":
+        """Networks, inference settings, learner, replay, self-play and logs of a run that
+        starts or resumes after state's generation."""
+        cfg, game, run_dir = self.config, self.game, self.run_dir
         torch.manual_seed(cfg.pipeline.seed + state.generation)
         best_net, candidate, optimizer = self._load_networks(state, device)
         threads = ((cfg.pipeline.threads,) if cfg.pipeline.threads
@@ -181,83 +123,118 @@ class Pipeline:
             best_net, game, cfg.selfplay.games_in_parallel, threads, str(device))
         settings.prepare(candidate)  # the layout that runs the net fastest trains it faster too
         average = self._load_average(candidate, state)
-        played = average.module if average is not None else candidate  # gated and kept
         self.log(f"inference: {settings.describe()}")
         if cfg.trainer.lr_schedule == "cosine" and not (cfg.pipeline.minutes
-                                                        or cfg.pipeline.generations):
-            self.log("trainer.lr_schedule is cosine but the run has no budget (--minutes or "
-                     "--generations): the learning rate stays at its start")
+                                                        or cfg.pipeline.generations
+                                                        or cfg.pipeline.evaluations):
+            self.log("trainer.lr_schedule is cosine but the run has no budget (--minutes, "
+                     "--generations or pipeline.evaluations): the learning rate stays at its start")
         atomic_write(run_dir / "inference.json", json.dumps(settings.__dict__).encode())
-        replay = ReplayBuffer(game, cfg.replay, run_dir / "replay", state.replay_shards)
-        selfplay = make_selfplay(cfg, best_net, settings)
+        learner = make_learner(game, cfg, run_dir)
         _trim_metrics(run_dir / "metrics.jsonl", state.generation)
         from torch.utils.tensorboard import SummaryWriter
-        writer = SummaryWriter(str(run_dir / "tb"))
-        start, minutes_before = time.time(), state.minutes
-        bar = tqdm(total=cfg.pipeline.generations or None, initial=state.generation,
-                   disable=self.quiet or not sys.stderr.isatty(), unit="gen")
-        while not self._budget_spent(state, start, minutes_before):
-            gen = state.generation + 1
-            rng = np.random.default_rng([cfg.pipeline.seed, gen])
-            record = {"generation": gen}
-            t0 = time.time()
-            trajectories, sp, evaluations = selfplay.play(
-                _to_cpu(best_net.state_dict()),
-                cfg.selfplay.games_per_generation,
-                seed=int(rng.integers(2**31)))
-            replay.add(trajectories)
-            state.replay_shards = replay.next_shard
-            sp_seconds = time.time() - t0
-            state.games += sp.games
-            state.positions += sp.positions
-            record.update(selfplay_seconds=sp_seconds, games=sp.games, positions=sp.positions,
-                          games_per_s=sp.games / sp_seconds,
-                          positions_per_s=sp.moves / sp_seconds,
-                          evaluations_per_s=evaluations / sp_seconds,
-                          mean_game_length=float(np.mean(sp.game_lengths)),
-                          first_player_score=sp.first_player_score, resigned=sp.resigned,
-                          false_resign_rate=sp.false_resigns / max(sp.playthroughs, 1),
-                          replay_size=len(replay))
-            t0 = time.time()
-            record.update(train(candidate, optimizer, replay, cfg.trainer, gen, rng,
-                                self._progress(gen, start, minutes_before),
-                                settings.channels_last, average))
-            record["train_seconds"] = time.time() - t0
-            self._save(played, gen, self._kept(gen))
-            self._save(candidate, gen, run_dir / "candidate.ckpt", optimizer)
-            t0 = time.time()
-            promote, result, reason = gate(game, self._player(played, "candidate"),
-                                           self._player(best_net, "best"), cfg.arena,
-                                           seed=int(rng.integers(2**31)))
-            record.update(gate_seconds=time.time() - t0, gate_promoted=promote,
-                          gate_score=result.score, gate_games=result.games, gate_reason=reason)
-            state.last_gate = {"generation": gen, "promoted": promote, "reason": reason,
-                               "result": result.describe()}
-            if promote:
-                best_net.load_state_dict(played.state_dict())
-                self._save(best_net, gen, run_dir / "best.ckpt")
-                state.best_generation = gen
-            if state.best_generation > state.rated_generation and (
-                    gen % cfg.arena.rating_every == 0 or self._budget_spent(
-                        state, start, minutes_before, gen)):
-                state.elo = self._rate(best_net, seed=int(rng.integers(2**31)))
-                state.rated_generation = state.best_generation
-                record["elo"] = state.elo
-            state.generation = gen
-            state.minutes = minutes_before + (time.time() - start) / 60
-            record["minutes"] = state.minutes
-            self._write_metrics(writer, record)
-            state.save(run_dir / "state.json")  # the generation is complete once this lands
-            bar.update(1)
-            self.log(f"gen {gen}: {sp.games} games {sp.positions} positions, loss "
-                     f"{record['loss']:.3f} (policy {record['policy_loss']:.3f}, value "
-                     f"{record['value_loss']:.3f}), gate {'PROMOTED' if promote else 'kept best'}"
-                     f" [{result.describe()}]"
-                     + "".join(f", Elo vs {k} {v[0]:+.0f}" for k, v in state.elo.items()))
-        bar.close()
-        writer.close()
-        selfplay.close()
-        return state
+        return _Loop(best_net, candidate, optimizer, average,
+                     average.module if average is not None else candidate, learner,
+                     ReplayBuffer(game, cfg.replay, run_dir / "replay", state.replay_shards),
+                     make_selfplay(learner.generator(cfg), best_net, settings),
+                     SummaryWriter(str(run_dir / "tb")), self._probe(best_net))
+
+    def _generation(self, loop: "_Loop", state: RunState, start: float,
+                    minutes_before: float) -> None:
+        """One generation: self-play, labelling, training, gate, rating, metrics; the
+        generation is complete once state.json lands."""
+        cfg, game, run_dir = self.config, self.game, self.run_dir
+        gen = state.generation + 1
+        rng = np.random.default_rng([cfg.pipeline.seed, gen])
+        record = {"generation": gen}
+        t0 = time.time()
+        records, sp, evaluations = loop.selfplay.play(
+            _to_cpu(loop.best_net.state_dict()), cfg.selfplay.games_per_generation,
+            seed=int(rng.integers(2**31)))
+        trajectories, learner_stats = loop.learner.label(records, rng)
+        loop.replay.add(trajectories)
+        state.replay_shards = loop.replay.next_shard
+        sp_seconds = time.time() - t0
+        labelled = sum(len(t.values) for t in trajectories)
+        state.games += sp.games
+        state.positions += sp.positions
+        state.evaluations += evaluations
+        state.positions_trained += labelled
+        record.update(selfplay_seconds=sp_seconds, games=sp.games, positions=sp.positions,
+                      games_per_s=sp.games / sp_seconds,
+                      positions_per_s=sp.moves / sp_seconds,
+                      evaluations_per_s=evaluations / sp_seconds,
+                      mean_game_length=float(np.mean(sp.game_lengths)),
+                      first_player_score=sp.first_player_score, resigned=sp.resigned,
+                      false_resign_rate=sp.false_resigns / max(sp.playthroughs, 1),
+                      replay_size=len(loop.replay), evaluations=evaluations,
+                      positions_labelled=labelled, **learner_stats,
+                      **game_diversity([r.actions for r in records]))
+        t0 = time.time()
+        record.update(train(loop.candidate, loop.optimizer, loop.replay, cfg.trainer, gen, rng,
+                            self._progress(gen, state, start, minutes_before),
+                            self.settings.channels_last, loop.average))
+        record["train_seconds"] = time.time() - t0
+        state.train_steps += cfg.trainer.steps_per_generation
+        played, best_net = loop.played, loop.best_net
+        self._save(played, gen, self._kept(gen))
+        self._save(loop.candidate, gen, run_dir / "candidate.ckpt", loop.optimizer)
+        t0 = time.time()
+        promote, result, reason = gate(game, self._player(played, "candidate"),
+                                       self._player(best_net, "best"), cfg.arena,
+                                       seed=int(rng.integers(2**31)))
+        record.update(gate_seconds=time.time() - t0, gate_promoted=promote,
+                      gate_score=result.score, gate_games=result.games, gate_reason=reason)
+        state.last_gate = {"generation": gen, "promoted": promote, "reason": reason,
+                           "result": result.describe()}
+        if promote:
+            best_net.load_state_dict(played.state_dict())
+            self._save(best_net, gen, run_dir / "best.ckpt")
+            state.best_generation = gen
+        if state.best_generation > state.rated_generation and (
+                gen % cfg.arena.rating_every == 0 or self._budget_spent(
+                    state, start, minutes_before, gen)):
+            state.elo = self._rate(best_net, seed=int(rng.integers(2**31)))
+            state.rated_generation = state.best_generation
+            record["elo"] = state.elo
+        if loop.probe is not None:
+            probe, reference = loop.probe
+            measured, _ = measure(probe, NetworkEvaluator(played, game, self.settings),
+                                  reference, game, getattr(loop.learner, "score",
+                                                           game.proxy_score))
+            record.update(measured)
+        state.generation = gen
+        state.minutes = minutes_before + (time.time() - start) / 60
+        record.update(minutes=state.minutes, games_total=state.games,
+                      evaluations_total=state.evaluations, train_steps_total=state.train_steps,
+                      positions_labelled_total=state.positions_trained)
+        self._write_metrics(loop.writer, record)
+        state.save(run_dir / "state.json")  # the generation is complete once this lands
+        self.log(f"gen {gen}: {sp.games} games {sp.positions} positions, loss "
+                 f"{record['loss']:.3f} (policy {record['policy_loss']:.3f}, value "
+                 f"{record['value_loss']:.3f}), gate {'PROMOTED' if promote else 'kept best'}"
+                 f" [{result.describe()}]"
+                 + "".join(f", Elo vs {k} {v[0]:+.0f}" for k, v in state.elo.items()))
+
+    def _probe(self, start_net):
+        """(the game's fixed probe positions, the start network's policy on them: the policy
+        the KL divergence is measured from), or None for a game without a probe. The start
+        policy is kept in probe_reference.npy, so a resumed run measures from the same one."""
+        try:
+            probe = strength_probe(self.game.name)
+        except (OSError, KeyError):
+            return None
+        path = self.run_dir / "probe_reference.npy"
+        if path.exists():
+            return probe, np.load(path)
+        start, net = self._kept(0), copy.deepcopy(start_net)  # no draw from torch's generator
+        if start.exists():
+            net.load_state_dict(load_checkpoint(start, self.game.name).weights)
+        _, reference = measure(probe, NetworkEvaluator(net, self.game, self.settings))
+        buf = io.BytesIO()
+        np.save(buf, reference)
+        atomic_write(path, buf.getvalue())
+        return probe, reference
 
     def _budget_spent(self, state: RunState, start: float, minutes_before: float,
                       generation: int | None = None) -> bool:
@@ -265,14 +242,19 @@ class Pipeline:
         p = self.config.pipeline
         if p.generations and (generation or state.generation) >= p.generations:
             return True
+        if p.evaluations and state.evaluations >= p.evaluations:
+            return True
         return bool(p.minutes) and minutes_before + (time.time() - start) / 60 >= p.minutes
 
-    def _progress(self, generation: int, start: float, minutes_before: float) -> float | None:
-        """The share of the run's budget spent when `generation` trains (the larger of time and
-        generations: the last generation of a budget trains at 1), None without a budget."""
+    def _progress(self, generation: int, state: RunState, start: float,
+                  minutes_before: float) -> float | None:
+        """The share of the run's budget spent when `generation` trains (the largest of time,
+        generations and evaluations: the last generation of a budget trains at 1), None
+        without a budget."""
         p = self.config.pipeline
         shares = ([(generation - 1) / max(p.generations - 1, 1)] if p.generations else []) + (
-            [(minutes_before + (time.time() - start) / 60) / p.minutes] if p.minutes else [])
+            [(minutes_before + (time.time() - start) / 60) / p.minutes] if p.minutes else []) + (
+            [state.evaluations / p.evaluations] if p.evaluations else [])
         return max(shares) if shares else None
 
     def _load_networks(self, state: RunState, device: torch.device):
@@ -287,6 +269,10 @@ class Pipeline:
         candidate.load_state_dict(best.state_dict())
         optimizer = make_optimizer(candidate, cfg.trainer)
         if state.generation == 0 and not (run_dir / "best.ckpt").exists():
+            if cfg.pipeline.init_checkpoint:  # a warm start
+                best.load_state_dict(load_checkpoint(cfg.pipeline.init_checkpoint,
+                                                     game.name).weights)
+                candidate.load_state_dict(best.state_dict())
             self._save(best, 0, run_dir / "best.ckpt")
             self._save(best, 0, self._kept(0))
         for net, name, generation in ((best, "best.ckpt", state.best_generation),

@@ -6,6 +6,7 @@ from typing import Protocol
 
 import numpy as np
 
+from engine.limits import check_search, search_bytes
 from games import Game
 from mcts import RolloutEvaluator, Searcher, SearchConfig
 
@@ -32,16 +33,24 @@ class RandomPlayer:
 
 
 class SearchPlayer:
-    """Search from each position (fresh trees) and play the search's pick."""
+    """Search from each position (fresh trees) and play the search's pick. The memory of its
+    trees is checked before they are allocated (engine.limits); `option` is the setting that
+    the message asks to lower."""
 
-    def __init__(self, game: Game, evaluate, search: SearchConfig, name: str, seed: int = 0):
+    def __init__(self, game: Game, evaluate, search: SearchConfig, name: str, seed: int = 0,
+                 option: str = "the simulations"):
         self.game, self.evaluate, self.search, self.name = game, evaluate, search, name
-        self.seed = seed
+        self.seed, self.option = seed, option
         self._searchers: dict[int, Searcher] = {}
+        check_search(game, search.simulations, 1, search.leaves_per_tree, option)
 
     def choose(self, states):
         n = len(states)
         if n not in self._searchers:
+            cfg = self.search
+            held = sum(search_bytes(self.game, cfg.simulations, cfg.leaves_per_tree, b)
+                       for b in self._searchers)
+            check_search(self.game, cfg.simulations, n, cfg.leaves_per_tree, self.option, held)
             self._searchers[n] = Searcher(self.game, self.evaluate, self.search, n,
                                           seed=self.seed + n)
         searcher = self._searchers[n]
@@ -50,11 +59,11 @@ class SearchPlayer:
 
 
 def mcts_player(game: Game, simulations: int, rollouts: int = 1, seed: int = 0,
-                c_init: float = 3.0) -> SearchPlayer:
+                c_init: float = 3.0, option: str = "the simulations") -> SearchPlayer:
     """Pure MCTS: uniform priors, random rollouts, exploration suited to rollout values."""
     cfg = SearchConfig(simulations=simulations, c_init=c_init, dirichlet_fraction=0.0)
     return SearchPlayer(game, RolloutEvaluator(game, rollouts, seed), cfg,
-                        f"mcts{simulations}", seed)
+                        f"mcts{simulations}", seed, option)
 
 
 def resolve_checkpoint(spec: str, game: Game) -> Path:
@@ -70,39 +79,53 @@ def resolve_checkpoint(spec: str, game: Game) -> Path:
 
 
 def network_player(game: Game, checkpoint: str | Path, simulations: int | None, seed: int = 0,
-                   search: SearchConfig | None = None) -> SearchPlayer:
+                   search: SearchConfig | None = None,
+                   option: str = "the simulations") -> SearchPlayer:
     """A network loaded from a checkpoint, with `simulations` of search (0 = raw policy,
-    None = the checkpoint's own setting)."""
+    None = the checkpoint's own setting). The checkpoint's config and weights are checked
+    (engine.checkpoint.check_contents) before the network is built."""
     from engine.checkpoint import CheckpointError, load_checkpoint  # torch only when needed
-    from engine.config import NetworkConfig
+    from engine.config import from_dict
     from engine.network import NetworkEvaluator, build_network
 
+    if simulations is not None:
+        check_search(game, simulations, option=option)  # before the checkpoint is read
     ckpt = load_checkpoint(resolve_checkpoint(str(checkpoint), game), game.name)
-    net = build_network(game, NetworkConfig(**ckpt.config["network"]))
+    config = from_dict(ckpt.game, ckpt.config)
+    net = build_network(game, config.network)
     try:
         net.load_state_dict(ckpt.weights)
     except RuntimeError as e:
         raise CheckpointError(f"checkpoint {checkpoint} does not fit the network: "
                               f"{str(e).splitlines()[0]}") from None
-    base = search or SearchConfig(**ckpt.config["search"])
+    base = search or config.search
     if simulations is None:
         simulations = base.simulations
     cfg = SearchConfig(**{**base.__dict__, "simulations": simulations, "dirichlet_fraction": 0.0})
     return SearchPlayer(game, NetworkEvaluator(net, game), cfg,
-                        f"net{ckpt.generation}-{simulations}", seed)
+                        f"net{ckpt.generation}-{simulations}", seed, option)
+
+
+def _count(text: str) -> int | None:
+    """An integer written in ASCII digits, else None ('²'.isdigit() is true: int() fails)."""
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 def parse_player(game: Game, spec: str, seed: int = 0):
     """A player from text: 'random', 'mcts:SIMS' (pure MCTS) or 'net:CHECKPOINT[:SIMS]'
     (CHECKPOINT may be 'builtin'; SIMS 0 = raw policy, default: the checkpoint's own)."""
+    from engine.config import excerpt
+
     kind, _, rest = spec.partition(":")
     if kind == "random" and not rest:
         return RandomPlayer(game, seed)
-    if kind == "mcts" and rest.isdigit():
-        return mcts_player(game, int(rest), seed=seed)
+    if kind == "mcts" and _count(rest):
+        return mcts_player(game, _count(rest), seed=seed, option=f"SIMS of {excerpt(spec)}")
     if kind == "net" and rest:
         path, sep, sims = rest.rpartition(":")
-        if sep and sims.isdigit():
-            return network_player(game, path, int(sims), seed)
-        return network_player(game, rest, None, seed)
-    raise ValueError(f"bad player {spec!r}: expected random, mcts:SIMS or net:CHECKPOINT[:SIMS]")
+        if sep and _count(sims) is not None:
+            return network_player(game, path, _count(sims), seed,
+                                  option=f"SIMS of {excerpt(spec)}")
+        return network_player(game, rest, None, seed, option=f"SIMS of {excerpt(spec)}")
+    raise ValueError(f"bad player {excerpt(spec)}: expected random, mcts:SIMS (SIMS >= 1) or "
+                     f"net:CHECKPOINT[:SIMS]")

@@ -1,6 +1,8 @@
-"""Self-play: B games at once through the batched search; the game result labels every position."""
+"""Self-play: B games at once through the batched search. A finished game leaves as a raw
+`GameRecord`; a learner (engine/learners) turns records into training `Trajectory`s."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,12 +13,32 @@ from mcts import UNKNOWN, Searcher, SearchConfig, sample_actions
 
 
 @dataclass
-class Trajectory:
-    """Training positions of one finished game."""
+class GameRecord:
+    """One finished self-play game as it was played, before any critic has rated it."""
 
-    states: np.ndarray  # [T, S] int64, positions where a full search was made
-    policies: np.ndarray  # [T, A] float32, the search's policy target
-    values: np.ndarray  # [T] float32, value target from each position's mover view
+    states: np.ndarray  # [T, S] int64, the position before each move
+    movers: np.ndarray  # [T] int8, the player to move there (0 first, 1 second)
+    actions: np.ndarray  # [T] int64, the move played
+    policies: np.ndarray  # [T, A] float32, the search's policy (visit shares or Gumbel's)
+    values: np.ndarray  # [T] float32, the search's root value, mover's view
+    proven: np.ndarray  # [T] int8, the root's exact value for the mover, or UNKNOWN
+    full: np.ndarray  # [T] bool, a full search (False: a playout-cap fast move)
+    final_state: np.ndarray  # [S] int64, where the game ended
+    result: float  # for the first player: 1 win, 0 draw, -1 loss (resigned: the resigner lost)
+    resigned: bool = False
+
+    def result_for(self, movers: np.ndarray) -> np.ndarray:
+        """[n] float64: the game's result from each given player's view."""
+        return np.where(np.asarray(movers) == 0, self.result, -self.result).astype(np.float64)
+
+
+@dataclass
+class Trajectory:
+    """Training positions of one finished game, as a learner labelled them."""
+
+    states: np.ndarray  # [T, S] int64
+    policies: np.ndarray  # [T, A] float32, policy target
+    values: np.ndarray  # [T] float32, value target from each position's mover view (NaN: none)
 
 
 @dataclass
@@ -49,10 +71,15 @@ class SelfPlayStats:
 
 @dataclass
 class _Slot:
+    """A game in flight: one list entry per move played."""
+
     states: list = field(default_factory=list)
-    policies: list = field(default_factory=list)
     movers: list = field(default_factory=list)
-    root_values: list = field(default_factory=list)  # the search's value, exact where proven
+    actions: list = field(default_factory=list)
+    policies: list = field(default_factory=list)
+    values: list = field(default_factory=list)
+    proven: list = field(default_factory=list)
+    full: list = field(default_factory=list)
     moves: int = 0
     would_resign: int = -1  # the player who would have resigned, or -1
     playthrough: bool = False
@@ -62,18 +89,18 @@ class SelfPlayStream:
     """B self-play games in flight, searched together. Each `play` call returns num_games
     finished games. With carry_over, a finished game's slot starts a new game at once, and the
     games still running at the end (and games finished beyond num_games) carry over to the next
-    call, so that every step evaluates a full batch; else slots empty once num_games games have
-    been started."""
+    call, so that the search keeps a full batch (until the first game ends, every step does);
+    else slots empty once num_games games have been started."""
 
     def __init__(self, game: Game, evaluate, search: SearchConfig, cfg: SelfPlayConfig,
                  batch: int, seed: int):
         self.game, self.search, self.cfg = game, search, cfg
         self.rng = np.random.default_rng(seed)
         self.searcher = Searcher(game, evaluate, search, batch, seed=seed)
-        self.fast = SearchConfig(**{**search.__dict__, "simulations": cfg.fast_simulations})
+        self.fast = dataclasses.replace(search, simulations=cfg.fast_simulations)
         self.states = np.stack([self._opening() for _ in range(batch)])
         self.slots = [self._new_slot() for _ in range(batch)]
-        self.finished: list[tuple[Trajectory, SelfPlayStats]] = []  # not yet handed out
+        self.finished: list[tuple[GameRecord, SelfPlayStats]] = []  # not yet handed out
 
     def _opening(self) -> np.ndarray:
         """A new game's first position: after 0 to cfg.random_opening_moves uniformly random
@@ -90,7 +117,7 @@ class SelfPlayStream:
         return _Slot(playthrough=self.rng.random() < self.cfg.resign_playthrough)
 
     def play(self, num_games: int, carry_over: bool = True
-             ) -> tuple[list[Trajectory], SelfPlayStats]:
+             ) -> tuple[list[GameRecord], SelfPlayStats]:
         game, cfg, search, searcher = self.game, self.cfg, self.search, self.searcher
         states, slots, rng = self.states, self.slots, self.rng
         searcher.set_roots(states)  # fresh trees: the network may have changed since
@@ -101,8 +128,8 @@ class SelfPlayStream:
             searcher.config = search if full else self.fast
             # Gumbel picks its moves by its noise (no temperature), so fast moves keep it too
             result = searcher.run(add_noise=full or search.method == "gumbel")
-            temperature = np.array([1.0 if s.moves < cfg.temperature_moves else 0.0
-                                    for s in slots])
+            temperature = np.array([cfg.temperature if s.moves < cfg.temperature_moves
+                                    else 0.0 for s in slots])
             actions = result.action.copy()
             if search.method == "puct" and full:
                 sampled = sample_actions(result.policy, temperature, rng)
@@ -111,12 +138,13 @@ class SelfPlayStream:
             movers = game.to_play(states)
             for b in np.flatnonzero(active):
                 slot = slots[b]
-                if full:
-                    slot.states.append(states[b].copy())
-                    slot.policies.append(result.policy[b].copy())
-                    slot.movers.append(movers[b])
-                    slot.root_values.append(result.value[b] if result.proven[b] == UNKNOWN
-                                            else result.proven[b])
+                slot.states.append(states[b].copy())
+                slot.movers.append(movers[b])
+                slot.actions.append(actions[b])
+                slot.policies.append(result.policy[b].copy())
+                slot.values.append(result.value[b])
+                slot.proven.append(result.proven[b])
+                slot.full.append(full)
                 if slot.would_resign < 0 and result.value[b] < cfg.resign_threshold:
                     slot.would_resign = movers[b]
                 slot.moves += 1
@@ -125,8 +153,7 @@ class SelfPlayStream:
             resigning = np.array([s.would_resign >= 0 and not s.playthrough for s in slots])
             finished_rows = np.flatnonzero(active & ((outcomes != ONGOING) | resigning))
             for b in finished_rows:
-                finished.append(_finish(game, slots[b], states[b], outcomes[b],
-                                        cfg.value_target_search))
+                finished.append(_finish(game, slots[b], states[b], outcomes[b]))
                 if carry_over or started < num_games:
                     states[b] = self._opening()
                     slots[b] = self._new_slot()
@@ -138,11 +165,11 @@ class SelfPlayStream:
             if len(finished_rows):
                 searcher.set_roots(states[finished_rows], finished_rows)
         games, self.finished = finished[:num_games], finished[num_games:]
-        return [t for t, _ in games], SelfPlayStats.merge([g for _, g in games])
+        return [r for r, _ in games], SelfPlayStats.merge([g for _, g in games])
 
 
 def play_games(game: Game, evaluate, search: SearchConfig, cfg: SelfPlayConfig, num_games: int,
-               seed: int) -> tuple[list[Trajectory], SelfPlayStats]:
+               seed: int) -> tuple[list[GameRecord], SelfPlayStats]:
     """Play exactly num_games self-play games from the start, cfg.games_in_parallel at a time."""
     stream = SelfPlayStream(game, evaluate, search, cfg, min(cfg.games_in_parallel, num_games),
                             seed)
@@ -157,10 +184,8 @@ def _play_active(game: Game, states, actions, active):
     states[rows] = sub
 
 
-def _finish(game: Game, slot: _Slot, state, outcome, search_weight: float
-            ) -> tuple[Trajectory, SelfPlayStats]:
-    """Label the game's positions with its result (mixed with the search's own values by
-    search_weight); the game's trajectory and statistics."""
+def _finish(game: Game, slot: _Slot, state, outcome) -> tuple[GameRecord, SelfPlayStats]:
+    """The finished game's record and statistics."""
     stats = SelfPlayStats()
     mover_at_end = game.player(state)
     if outcome == ONGOING:  # resigned: the player who would resign loses
@@ -172,14 +197,16 @@ def _finish(game: Game, slot: _Slot, state, outcome, search_weight: float
             stats.playthroughs += 1
             loser = mover_at_end if outcome == -1 else 1 - mover_at_end if outcome == 1 else -1
             stats.false_resigns += int(loser != slot.would_resign)
-    movers = np.array(slot.movers, np.int64)
-    values = np.where(movers == mover_at_end, winner_view, -winner_view)
-    values = ((1 - search_weight) * values
-              + search_weight * np.array(slot.root_values, np.float64)).astype(np.float32)
-    stats.first_player_score = (0.5 if winner_view == 0
-                                else float((mover_at_end == 0) == (winner_view > 0)))
-    stats.games, stats.moves, stats.positions = 1, slot.moves, len(movers)
+    first_player_result = winner_view if mover_at_end == 0 else -winner_view
+    stats.first_player_score = (1 + first_player_result) / 2
+    stats.games, stats.moves = 1, slot.moves
+    stats.positions = int(np.sum(slot.full))
     stats.game_lengths.append(slot.moves)
-    return Trajectory(np.array(slot.states, np.int64).reshape(-1, game.state_size),
-                      np.array(slot.policies, np.float32).reshape(-1, game.num_actions),
-                      values), stats
+    record = GameRecord(
+        states=np.array(slot.states, np.int64).reshape(-1, game.state_size),
+        movers=np.array(slot.movers, np.int8), actions=np.array(slot.actions, np.int64),
+        policies=np.array(slot.policies, np.float32).reshape(-1, game.num_actions),
+        values=np.array(slot.values, np.float32), proven=np.array(slot.proven, np.int8),
+        full=np.array(slot.full, bool), final_state=np.array(state, np.int64),
+        result=first_player_result, resigned=outcome == ONGOING)
+    return record, stats

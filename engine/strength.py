@@ -1,8 +1,8 @@
 """Playing strength against perfect play: the share of positions where a player picks an
 optimal move (win/draw/loss sense).
 
-Connect Four: positions with every move scored by a perfect solver (../shared/data/connect4,
-bench_moves.tsv and pons_moves.tsv). Tic-tac-toe: every one of its 4,520 unfinished positions,
+Connect Four: positions with every move scored by a perfect solver (engine/data/connect4:
+bench_moves.tsv and pons_moves.tsv, copies of the project's shared benchmark sets). Tic-tac-toe: every one of its 4,520 unfinished positions,
 solved here by negamax.
 """
 from __future__ import annotations
@@ -15,23 +15,38 @@ import numpy as np
 import games
 from games import ONGOING
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA_DIR = Path(__file__).parent / "data"  # shipped: connect4/bench_moves.tsv, pons_moves.tsv
 
 
 def load_scored_positions(path: str | Path) -> tuple[list[str], list[set[int]]]:
-    """(positions as move text, optimal actions of each) from a *_moves.tsv file."""
+    """(positions as move text, optimal actions of each) from a *_moves.tsv file; a file that
+    cannot be read or a bad row is a ValueError naming the file and line."""
+    from engine.checkpoint import read_capped
+    from engine.config import excerpt
+
+    try:
+        text = read_capped(path, 256 << 20, "data file").decode()
+    except OSError as e:
+        raise ValueError(f"cannot read data file {path}: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"data file {path} is not UTF-8 text (byte {e.start})") from None
     positions, optimal = [], []
-    for line in Path(path).read_text().splitlines():
+    for number, line in enumerate(text.splitlines(), 1):
         if line.strip():
-            moves, best, *_ = line.split("\t")
+            moves, _, best = line.partition("\t")
+            best = best.split("\t")[0].split(",")
+            if not all(c.isascii() and c.isdigit() and 1 <= int(c) <= 64 for c in best):
+                raise ValueError(f"{path}:{number}: expected MOVES<tab>BEST,MOVES..., not "
+                                 f"{excerpt(line)}")
             positions.append(moves)
-            optimal.append({int(c) - 1 for c in best.split(",")})
+            optimal.append({int(c) - 1 for c in best})
     return positions, optimal
 
 
 @functools.lru_cache(maxsize=1)
-def tictactoe_optimal() -> tuple[np.ndarray, tuple[frozenset, ...]]:
-    """All 4,520 unfinished tic-tac-toe positions ([n, S] states) and their optimal actions."""
+def tictactoe_optimal() -> tuple[np.ndarray, tuple[frozenset, ...], np.ndarray]:
+    """All 4,520 unfinished tic-tac-toe positions ([n, S] states), their optimal actions and
+    their exact values for the player to move ([n] int: 1, 0, -1)."""
     game = games.get("tictactoe")
     values: dict[tuple, int] = {}
     best: dict[tuple, frozenset] = {}
@@ -54,7 +69,8 @@ def tictactoe_optimal() -> tuple[np.ndarray, tuple[frozenset, ...]]:
 
     negamax(game.initial())
     keys = sorted(best)
-    return np.array([states[k] for k in keys]), tuple(best[k] for k in keys)
+    return (np.array([states[k] for k in keys]), tuple(best[k] for k in keys),
+            np.array([values[k] for k in keys]))
 
 
 def optimal_rate(actions: np.ndarray, optimal) -> float:
@@ -66,10 +82,44 @@ def measure(game_name: str, player, data_file: str | Path | None = None) -> tupl
     Four positions of data_file (default: bench_moves.tsv)."""
     game = games.get(game_name)
     if game_name == "tictactoe":
-        states, optimal = tictactoe_optimal()
+        states, optimal, _ = tictactoe_optimal()
     else:
         path = Path(data_file) if data_file else DATA_DIR / game_name / "bench_moves.tsv"
         texts, optimal = load_scored_positions(path)
-        states = np.array([game.position(t) for t in texts])
+        states = np.zeros((len(texts), game.state_size), np.int64)
+        for i, text in enumerate(texts):
+            try:
+                states[i] = game.position(text)
+            except games.GameError as e:
+                raise games.GameError(f"{path}: position {i + 1}: {e}") from None
+    if not len(states):
+        raise ValueError(f"{data_file} holds no positions")
     actions = player.choose(states)
     return optimal_rate(actions, optimal), len(states)
+
+
+@functools.lru_cache(maxsize=2)
+def probe(game_name: str):
+    """The research kit's fixed positions for a game (engine.metrics.Probe): tic-tac-toe's
+    4,520 with their values; Connect Four's bench_moves.tsv positions, and for calibration the
+    unfinished positions one move after them, whose exact values the per-move scores give
+    (the benchmark keeps no position lost for the mover; its children include many)."""
+    from engine.metrics import Probe
+
+    game = games.get(game_name)
+    if game_name == "tictactoe":
+        states, optimal, values = tictactoe_optimal()
+        return Probe(states, optimal, game.legal_masks(states), states, values.astype(float))
+    path = DATA_DIR / game_name / "bench_moves.tsv"
+    texts, optimal = load_scored_positions(path)
+    states = np.array([game.position(t) for t in texts])
+    children, exact = [], []
+    for state, line in zip(states, path.read_text().splitlines()):
+        for action, score in enumerate(line.split("\t")[3].split(",")):
+            if score != "x":
+                child = game.apply(state, action)
+                if game.outcome(child) == ONGOING:
+                    children.append(child)
+                    exact.append(-np.sign(int(score)))
+    return Probe(states, tuple(optimal), game.legal_masks(states), np.array(children),
+                 np.array(exact, float))

@@ -13,6 +13,24 @@ from engine.network import PolicyValueNet
 from engine.replay import ReplayBuffer
 
 
+class TrainingDiverged(ValueError):
+    """A training step gave a non-finite loss or weights: the run stops, and that network is
+    never saved, gated or promoted."""
+
+
+def check_finite(loss: float, nets, generation: int) -> None:
+    """TrainingDiverged unless the mean loss and every weight and buffer of nets are finite."""
+    bad = next((name for net in nets if net is not None
+                for name, t in (*net.named_parameters(), *net.named_buffers())
+                if t.is_floating_point() and not bool(torch.isfinite(t).all())), None)
+    if not math.isfinite(loss) or bad is not None:
+        raise TrainingDiverged(
+            f"training diverged in generation {generation}: "
+            + (f"the loss is {loss}" if not math.isfinite(loss) else f"weight {bad} is not finite")
+            + "; the run stops at the last complete generation, its networks kept (start a new "
+              "--run-dir with a lower trainer.learning_rate)")
+
+
 def make_optimizer(net: PolicyValueNet, cfg: TrainerConfig) -> torch.optim.Optimizer:
     return torch.optim.SGD(net.parameters(), lr=cfg.learning_rate, momentum=cfg.momentum,
                            weight_decay=cfg.weight_decay, nesterov=True)
@@ -46,10 +64,20 @@ def losses(net: PolicyValueNet, planes, policies, values, value_weight: float):
     """(total, policy cross-entropy, value MSE, policy entropy) on one batch."""
     logits, predicted = net(planes)
     log_p = F.log_softmax(logits, dim=1)
-    policy_loss = -(policies * log_p).sum(dim=1).mean()
-    value_loss = F.mse_loss(predicted, values)
+    policy_loss = _mean_over(-(policies * log_p).sum(dim=1), policies.sum(dim=1) > 0)
+    has_value = ~torch.isnan(values)
+    value_loss = (F.mse_loss(predicted, values) if bool(has_value.all())
+                  else _mean_over((predicted - values.nan_to_num()) ** 2, has_value))
     entropy = -(log_p.exp() * log_p).sum(dim=1).mean()
     return policy_loss + value_weight * value_loss, policy_loss, value_loss, entropy
+
+
+def _mean_over(losses: torch.Tensor, has_target: torch.Tensor) -> torch.Tensor:
+    """The mean loss over the samples that have a target (a learner may give a position a
+    policy target only, or a value target only: zeros and NaN mark the missing one)."""
+    if bool(has_target.all()):
+        return losses.mean()
+    return (losses * has_target).sum() / has_target.sum().clamp(min=1)
 
 
 def train(net: PolicyValueNet, optimizer: torch.optim.Optimizer, replay: ReplayBuffer,
@@ -79,5 +107,6 @@ def train(net: PolicyValueNet, optimizer: torch.optim.Optimizer, replay: ReplayB
         sums += torch.stack([total, *parts]).detach()
     net.eval()
     mean = (sums / max(cfg.steps_per_generation, 1)).tolist()
+    check_finite(mean[0], (net, average.module if average is not None else None), generation)
     return {"loss": mean[0], "policy_loss": mean[1], "value_loss": mean[2],
             "policy_entropy": mean[3], "learning_rate": lr}

@@ -17,7 +17,17 @@ def get(name: str) -> Game:
         raise GameError(f"unknown game {name!r}: known games are {', '.join(names())}") from None
 
 
-__all__ = ["ONGOING", "Game", "GameError", "get", "names"]
+def solver(name: str):
+    """The perfect solver of game `name` (module `games.<name>_solver`: solve, move_scores,
+    UNSOLVED, ILLEGAL), imported on first request; None when the game has none."""
+    import importlib.util
+
+    get(name)  # GameError for an unknown game
+    module = f"games.{name}_solver"
+    return importlib.import_module(module) if importlib.util.find_spec(module) else None
+
+
+__all__ = ["ONGOING", "Game", "GameError", "get", "names", "solver"]
 
 # gymnasium ids (the entry point is imported only by gymnasium.make)
 import gymnasium as _gym  # noqa: E402

@@ -19,7 +19,7 @@ import numpy as np
 from gymnasium import spaces
 
 import games
-from games.interface import ONGOING, Game, GameError
+from games.interface import ONGOING, Game, GameError, action_number
 
 
 class GameEnv(gym.Env):
@@ -50,7 +50,7 @@ class GameEnv(gym.Env):
 
     def step(self, action):
         before, mover = self.state, self.game.player(self.state)
-        self._play(self._action_number(action))
+        self._play(action_number(self.game, action))  # the check both envs share
         if self.opponent is not None and self.game.outcome(self.state) == ONGOING:
             try:
                 self._play(self._opponent_action())
@@ -72,13 +72,6 @@ class GameEnv(gym.Env):
 
     # ---- helpers --------------------------------------------------------------------------
 
-    def _action_number(self, action) -> int:
-        """action as an int; GameError for anything but an integer (a float is not rounded)."""
-        value = np.asarray(action)
-        if value.shape != () or not np.issubdtype(value.dtype, np.integer):
-            raise GameError(f"{self.game.name}: an action is an integer, not {action!r}")
-        return int(value)
-
     def _play(self, action: int) -> None:
         """Play `action` for the player to move; GameError (state unchanged) when illegal."""
         self.state = self.game.apply(self.state, action)
@@ -88,7 +81,7 @@ class GameEnv(gym.Env):
         if self.opponent == "random":
             return int(self.np_random.choice(np.flatnonzero(mask)))
         view = planes(self.game, self.state, self.game.player(self.state))  # the opponent's
-        action = int(self.opponent(view, mask.astype(np.int8)))
+        action = action_number(self.game, self.opponent(view, mask.astype(np.int8)))
         if not (0 <= action < len(mask) and mask[action]):
             raise GameError(f"{self.game.name}: the opponent chose illegal action {action}")
         return action

@@ -13,6 +13,8 @@ A game is one file that defines, over a fixed-size int64 state array, batched nu
     encode(states, out)      fills out [n, C, H, W] float32 with planes from the mover's view
     playouts(states, rng)    -> [n] float32: result of a uniform random playout, mover's view
     render(state)            -> str, the board for a person
+    proxy_score(states)      (optional) -> [n] float32 in [-1, 1], a cheap hand-written proxy
+                             of how good the position is for the mover (research kit)
     SYMMETRIES               (cell permutations [K, H*W], action permutations [K, A]); entry 0
                              is the identity. Playing the permuted moves gives the permuted
                              planes, mask and the same outcome.
@@ -59,6 +61,7 @@ class Game:
     encode: Callable
     playouts: Callable
     render: Callable
+    proxy_score: Callable | None = None  # optional: a hand-written proxy critic (see above)
 
     @classmethod
     def from_module(cls, m: ModuleType) -> "Game":
@@ -69,7 +72,8 @@ class Game:
             move_chars=m.MOVE_CHARS, illegal_message=m.ILLEGAL_MESSAGE, cell_perms=np.asarray(cells, np.int64),
             action_perms=np.asarray(actions, np.int64), new_states=m.new_states, play=m.play,
             legal_masks=m.legal_masks, outcomes=m.outcomes, to_play=m.to_play,
-            encode=m.encode, playouts=m.playouts, render=m.render)
+            encode=m.encode, playouts=m.playouts, render=m.render,
+            proxy_score=getattr(m, "proxy_score", None))
 
     # ---- notation -------------------------------------------------------------------------
 
@@ -87,7 +91,7 @@ class Game:
             a = self.move_chars.find(ch)
             if a < 0:
                 raise GameError(
-                    f"{self.name}: bad move {ch!r} at position {i + 1} of {text!r}: "
+                    f"{self.name}: bad move {ch!r} at position {i + 1} of {excerpt(text)}: "
                     f"moves are the characters {self.move_chars[0]}-{self.move_chars[-1]}")
             actions.append(a)
         return actions
@@ -96,7 +100,7 @@ class Game:
         """Parse one move; with `state`, also check that it is legal there."""
         token = token.strip()
         if len(token) != 1 or token not in self.move_chars:
-            raise GameError(f"{self.name}: bad move {token!r}: a move is one of "
+            raise GameError(f"{self.name}: bad move {excerpt(token)}: a move is one of "
                             f"{self.move_chars[0]}-{self.move_chars[-1]}")
         action = self.move_chars.index(token)
         if state is not None:
@@ -111,7 +115,7 @@ class Game:
 
     def apply(self, state: np.ndarray, action: int) -> np.ndarray:
         """Return the state after a legal `action` (checked; GameError otherwise)."""
-        check_legal(self, state, action)
+        action = check_legal(self, state, action)
         rows = state[None].copy()
         self.play(rows, np.array([action], np.int64))
         return rows[0]
@@ -123,20 +127,55 @@ class Game:
             try:
                 state = self.apply(state, action)
             except GameError as e:
-                raise GameError(f"{e} (move {i + 1} of {text.strip()!r})") from None
+                raise GameError(f"{e} (move {i + 1} of {excerpt(text.strip())})") from None
         return state
 
     def outcome(self, state: np.ndarray) -> int:
-        return int(self.outcomes(state[None])[0])
+        return int(self.outcomes(check_state(self, state)[None])[0])
 
     def legal(self, state: np.ndarray) -> np.ndarray:
-        return self.legal_masks(state[None])[0]
+        return self.legal_masks(check_state(self, state)[None])[0]
 
     def player(self, state: np.ndarray) -> int:
-        return int(self.to_play(state[None])[0])
+        return int(self.to_play(check_state(self, state)[None])[0])
 
 
-def check_legal(game: Game, state: np.ndarray, action: int) -> None:
+def excerpt(value, limit: int = 60) -> str:
+    """repr(value) cut to `limit` characters: a message never echoes a megabyte of input."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit - 3]}..."
+
+
+def check_state(game: Game, state) -> np.ndarray:
+    """state, if it is one position of the game: an int64 array of shape [S]; else GameError.
+    (The single-position helpers check it; the batched kernels trust their caller.)"""
+    if (not isinstance(state, np.ndarray) or state.dtype != np.int64
+            or state.shape != (game.state_size,)):
+        what = (f"one of dtype {state.dtype} and shape {list(state.shape)}"
+                if isinstance(state, np.ndarray) else f"a {type(state).__name__}")
+        raise GameError(f"{game.name}: a state is an int64 array of shape "
+                        f"[{game.state_size}], not {what}")
+    return state
+
+
+def action_number(game: Game, action) -> int:
+    """action as an int, if it is an integer (a Python or NumPy one, or a 0-d integer array);
+    GameError for anything else: a float is not rounded, and True, "3", [3] or None is no move.
+    Game.apply and both envs (gymnasium and PettingZoo) check actions here."""
+    if isinstance(action, bool) or not isinstance(action, (int, np.integer)):
+        try:
+            value = np.asarray(action)
+        except (ValueError, TypeError):  # a ragged list, an object numpy cannot hold
+            value = np.asarray(None)
+        if value.shape != () or not np.issubdtype(value.dtype, np.integer):
+            raise GameError(f"{game.name}: an action is an integer, not {excerpt(action)}")
+    return int(action)
+
+
+def check_legal(game: Game, state: np.ndarray, action: int) -> int:
+    """action as an int, if it is legal in state; else GameError naming it."""
+    check_state(game, state)
+    action = action_number(game, action)
     if not 0 <= action < game.num_actions:
         raise GameError(f"{game.name}: action {action} out of range 0-{game.num_actions - 1}")
     if game.outcome(state) != ONGOING:
@@ -146,3 +185,4 @@ def check_legal(game: Game, state: np.ndarray, action: int) -> None:
         move = game.format_move(action)
         raise GameError(f"{game.name}: illegal move {move}: "
                         + game.illegal_message.format(move=move))
+    return action

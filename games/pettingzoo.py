@@ -3,8 +3,9 @@
 Agents "player_0" (moves first) and "player_1". As in PettingZoo's classic games, each
 observation is a dict: "observation", the game's [C, H, W] float32 planes from the observing
 agent's view, and "action_mask", int8 [A], all zero for the agent not to move. Rewards come
-at the end: +1 to the winner, -1 to the loser, 0 each for a draw. An illegal move raises
-`GameError` naming it and changes nothing.
+at the end: +1 to the winner, -1 to the loser, 0 each for a draw. An illegal move, or anything
+but an integer (3.7, "3", True, None, [3]), raises `GameError` naming it and changes nothing:
+the check the gymnasium env makes (games.interface.action_number).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
 import games
 from games.env import planes
-from games.interface import ONGOING, Game
+from games.interface import ONGOING, Game, action_number
 
 
 class GameAECEnv(AECEnv):
@@ -68,7 +69,7 @@ class GameAECEnv(AECEnv):
         if self.terminations[mover] or self.truncations[mover]:
             self._was_dead_step(action)
             return
-        self.state = self.game.apply(self.state, int(action))
+        self.state = self.game.apply(self.state, action_number(self.game, action))
         self._cumulative_rewards[mover] = 0.0
         outcome = self.game.outcome(self.state)  # for the player to move now: not `mover`
         other = self.possible_agents[self.game.player(self.state)]

@@ -38,6 +38,9 @@ class SearchConfig:
     gumbel_c_visit: float = 50.0
     gumbel_c_scale: float = 0.1
     solver: bool = True  # propagate proven wins and losses (MCTS-solver)
+    # a finished game's node is worth its result; False: the evaluator's value there (a search
+    # blind to the game's verdict, for the research kit's critics; no solver then)
+    exact_terminals: bool = True
     reuse_tree: bool = True
 
     def __post_init__(self):
@@ -45,6 +48,9 @@ class SearchConfig:
             raise ValueError(f"search.method must be 'puct' or 'gumbel', not {self.method!r}")
         if self.simulations < 0 or self.leaves_per_tree < 1:
             raise ValueError("search.simulations must be >= 0 and search.leaves_per_tree >= 1")
+        if self.solver and not self.exact_terminals:
+            raise ValueError("search.solver needs search.exact_terminals: proofs start from "
+                             "the results of finished games")
 
 
 class SearchResult(NamedTuple):
@@ -142,7 +148,8 @@ class Searcher:
         done.count[:] = 0
         settings = (cfg.leaves_per_tree, GUMBEL if cfg.method == "gumbel" else PUCT, cfg.c_init,
                     cfg.c_base, cfg.fpu_reduction, cfg.solver, gumbel_score, table,
-                    cfg.gumbel_c_visit, cfg.gumbel_c_scale, cfg.virtual_loss)
+                    cfg.gumbel_c_visit, cfg.gumbel_c_scale, cfg.virtual_loss,
+                    cfg.exact_terminals)
         args = (t, done, walks, remaining, *self._no_leaves, *settings)
         if isinstance(self.evaluate, (RolloutEvaluator, UniformEvaluator)):
             self._search_with_rollouts(args)
@@ -187,11 +194,12 @@ class Searcher:
         states = t.states[rows, 0]
         masks, outcomes = game.legal_masks(states), game.outcomes(states)
         priors, values = self._evaluate(states, masks, outcomes)
-        expand_roots(t, rows, masks, outcomes, priors, values)
+        expand_roots(t, rows, masks, outcomes, priors, values, self.config.exact_terminals)
 
     def _evaluate(self, states, masks, outcomes):
-        """Evaluator output for the unfinished states; finished ones keep zeros."""
-        live = outcomes == ONGOING
+        """Evaluator output for the unfinished states; finished ones keep zeros (a search
+        blind to results evaluates them too)."""
+        live = (outcomes == ONGOING) | (not self.config.exact_terminals)
         if len(states) and live.all():  # the usual case: no copies
             priors, values = self.evaluate(states, masks)
             return (np.ascontiguousarray(priors, np.float32),

@@ -10,7 +10,7 @@ from numba import njit
 
 from mcts.memory import borrowed
 from mcts.select import COLLISION, KNOWN, NEW_LEAF, Walks, visit, walk
-from mcts.tree import TERMINAL, Tree, new_node
+from mcts.tree import TERMINAL, UNKNOWN, Tree, new_node
 from mcts.update import backup_walk, expand, prove_upwards, revert_walk
 
 
@@ -31,7 +31,7 @@ def _borrowed_walks(w):
 @njit(cache=True)
 def step(t, done, walks, remaining, masks, outcomes, priors, values, leaves_per_tree, method,
          c_init, c_base, fpu_reduction, solver, gumbel_score, visit_table, cvisit, c_scale,
-         virtual_loss):
+         virtual_loss, exact_terminals):
     """Settle the walks `done` (their new leaves evaluated: masks, outcomes, priors, values in
     leaf order), then make up to leaves_per_tree new walks in each tree with remaining[b] > 0
     simulations into `walks`, with the states and actions of the new leaves. Returns (walks
@@ -62,21 +62,23 @@ def step(t, done, walks, remaining, masks, outcomes, priors, values, leaves_per_
             for k in range(state_size):
                 states[b, node, k] = done_states[leaf, k]
             value = expand(edges, raw_value, b, node, e, masks, priors, leaf, outcomes[leaf],
-                           values[leaf])
+                           values[leaf], exact_terminals)
             backup_walk(root, edges, done_path, done_action, b, i, d, value, virtual_loss)
             if solver and e.status == TERMINAL:
                 prove_upwards(root, edges, done_path, done_action, b, i, d)
             remaining[b] -= 1
             leaf += 1
-        # ... then the others: backed up with their exact value, or given back (collisions)
+        # ... then the others: backed up with their exact value (a blind search's terminal
+        # nodes: their evaluation), or given back (collisions)
         for i in range(start, i_done):
             d = done_depth[i]
             if done_kind[i] == COLLISION:
                 revert_walk(root, edges, done_path, done_action, b, i, d, virtual_loss)
             elif done_kind[i] == KNOWN:
                 e = root[b] if d == 0 else edges[b, done_path[i, d - 1], done_action[i, d]]
-                backup_walk(root, edges, done_path, done_action, b, i, d,
-                            np.float32(-e.proven), virtual_loss)
+                known = (raw_value[b, done_path[i, d]] if e.proven == UNKNOWN
+                         else np.float32(-e.proven))
+                backup_walk(root, edges, done_path, done_action, b, i, d, known, virtual_loss)
                 remaining[b] -= 1
         for _ in range(min(leaves_per_tree, remaining[b])):
             kind, d = walk(edges, root, raw_value, states, path, path_action, b, n, method,
@@ -105,8 +107,9 @@ def step(t, done, walks, remaining, masks, outcomes, priors, values, leaves_per_
 @njit(cache=True)
 def search_with_rollouts(t, done, walks, remaining, masks, outcomes, priors, values,
                          leaves_per_tree, method, c_init, c_base, fpu_reduction, solver,
-                         gumbel_score, visit_table, cvisit, c_scale, virtual_loss, rng,
-                         rollouts, play, legal_masks, game_outcomes, playouts):
+                         gumbel_score, visit_table, cvisit, c_scale, virtual_loss,
+                         exact_terminals, rng, rollouts, play, legal_masks, game_outcomes,
+                         playouts):
     """The whole search loop of `Searcher.run` in compiled code, for pure MCTS: each step's new
     leaves are played, masked and scored by the game's own kernels (passed as functions) with
     uniform priors and the mean of `rollouts` random playouts (0: value 0), without returning
@@ -117,7 +120,8 @@ def search_with_rollouts(t, done, walks, remaining, masks, outcomes, priors, val
         borrowed(remaining), borrowed(gumbel_score), borrowed(visit_table)
     n_walks, n_new = step(t, done, walks, remaining, masks, outcomes, priors, values,
                           leaves_per_tree, method, c_init, c_base, fpu_reduction, solver,
-                          gumbel_score, visit_table, cvisit, c_scale, virtual_loss)
+                          gumbel_score, visit_table, cvisit, c_scale, virtual_loss,
+                          exact_terminals)
     while n_walks > 0:
         leaves = walks.leaf_states[:n_new]
         play(leaves, walks.leaf_actions[:n_new])
@@ -136,4 +140,4 @@ def search_with_rollouts(t, done, walks, remaining, masks, outcomes, priors, val
         n_walks, n_new = step(t, done, walks, remaining, leaf_masks, leaf_outcomes,
                               leaf_priors, leaf_values, leaves_per_tree, method, c_init,
                               c_base, fpu_reduction, solver, gumbel_score, visit_table, cvisit,
-                              c_scale, virtual_loss)
+                              c_scale, virtual_loss, exact_terminals)

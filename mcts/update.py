@@ -7,9 +7,12 @@ from mcts.tree import EXPANDED, TERMINAL, UNKNOWN
 
 
 @njit(cache=True, inline="always")
-def expand(edges, raw_value, b, node, e, masks, priors, j, outcome, value):
+def expand(edges, raw_value, b, node, e, masks, priors, j, outcome, value,
+           exact_terminals):
     """Set a new node's legal moves and priors from row j of masks and priors (e: its record);
-    return its value for the player to move."""
+    return its value for the player to move. A finished game's node is terminal; its value is
+    the result (proven) with exact_terminals, else the evaluator's value (kept in raw_value,
+    for every later visit: a search blind to the game's verdict)."""
     num_actions = masks.shape[1]
     e.status = EXPANDED
     legal = 0
@@ -18,6 +21,9 @@ def expand(edges, raw_value, b, node, e, masks, priors, j, outcome, value):
         legal += masks[j, a]
     if outcome != ONGOING:
         e.status = TERMINAL
+        if not exact_terminals:
+            raw_value[b, node] = value
+            return value
         e.proven = -outcome
         return np.float32(outcome)
     total = 0.0
@@ -89,11 +95,12 @@ def revert_walk(root, edges, path, path_action, b, i, depth, virtual_loss):
 
 
 @njit(cache=True)
-def expand_roots(t, rows, masks, outcomes, priors, values):
+def expand_roots(t, rows, masks, outcomes, priors, values, exact_terminals):
     """Expand the (new) roots of trees rows[i] with their evaluation; counts as their first visit."""
     for i in range(rows.shape[0]):
         b = rows[i]
         e = t.root[b]
-        value = expand(t.edges, t.raw_value, b, 0, e, masks, priors, i, outcomes[i], values[i])
+        value = expand(t.edges, t.raw_value, b, 0, e, masks, priors, i, outcomes[i], values[i],
+                       exact_terminals)
         e.visits += 1
         e.value += -value

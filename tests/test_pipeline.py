@@ -32,6 +32,7 @@ from engine.network import build_network
 from engine.pipeline import Pipeline, RunError, RunState, open_run
 from engine.players import network_player
 from engine.replay import SHARD, ReplayBuffer
+from engine.learners.alphazero import AlphaZero
 from engine.selfplay import play_games
 from engine.strength import measure
 from engine.trainer import learning_rate, make_average, make_optimizer, train
@@ -254,7 +255,8 @@ def test_cosine_schedule_anneals_over_the_runs_budget(tmp_path):
 def test_the_moving_average_follows_every_training_step(tmp_path):
     config = tiny_config("trainer.ema_decay=0.75", "trainer.steps_per_generation=1")
     replay = ReplayBuffer(GAME, config.replay, tmp_path)
-    replay.add(play_games(GAME, UniformEvaluator(), config.search, config.selfplay, 16, 3)[0])
+    records, _ = play_games(GAME, UniformEvaluator(), config.search, config.selfplay, 16, 3)
+    replay.add(AlphaZero(0.0).label(records, None)[0])
     net = build_network(GAME, config.network)
     assert make_average(net, tiny_config().trainer) is None  # ema_decay 0: no average
     average = make_average(net, config.trainer)

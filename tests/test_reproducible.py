@@ -8,6 +8,7 @@ import torch
 import games
 from engine.config import load_config
 from engine.network import NetworkEvaluator, build_network
+from engine.learners.alphazero import AlphaZero
 from engine.replay import ReplayBuffer
 from engine.selfplay import play_games
 from engine.trainer import make_optimizer, train
@@ -24,7 +25,7 @@ def network(seed: int):
 
 
 def self_play(evaluator, seed: int):
-    """(the games' trajectories, statistics) of one generation's self-play."""
+    """(the games' records, statistics) of one generation's self-play."""
     return play_games(GAME, evaluator, CONFIG.search, CONFIG.selfplay,
                       CONFIG.selfplay.games_per_generation, seed)
 
@@ -49,7 +50,7 @@ def test_the_same_seed_plays_the_same_games(evaluator):
 
 def test_the_same_seed_takes_the_same_first_training_step(tmp_path):
     replay = ReplayBuffer(GAME, CONFIG.replay, tmp_path)
-    replay.add(self_play(UniformEvaluator(), seed=7)[0])
+    replay.add(AlphaZero(0.0).label(self_play(UniformEvaluator(), seed=7)[0], None)[0])
     one_step = replace(CONFIG.trainer, steps_per_generation=1)
 
     def first_step(seed):

@@ -1,9 +1,10 @@
-"""Self-play's training targets: what each position is labelled with."""
+"""Self-play's raw game records, and the alphazero learner's training targets."""
 import numpy as np
 import pytest
 
 import games
 from engine.config import SelfPlayConfig
+from engine.learners.alphazero import AlphaZero
 from engine.selfplay import SelfPlayStream, play_games
 from mcts import RolloutEvaluator, SearchConfig, UniformEvaluator
 
@@ -12,9 +13,9 @@ SEARCH = SearchConfig(simulations=32)
 
 
 def targets(value_target_search: float):
-    cfg = SelfPlayConfig(games_in_parallel=8, games_per_generation=8, temperature_moves=9,
-                         value_target_search=value_target_search)
-    trajectories, _ = play_games(GAME, RolloutEvaluator(GAME, 1, seed=3), SEARCH, cfg, 8, seed=5)
+    cfg = SelfPlayConfig(games_in_parallel=8, games_per_generation=8, temperature_moves=9)
+    records, _ = play_games(GAME, RolloutEvaluator(GAME, 1, seed=3), SEARCH, cfg, 8, seed=5)
+    trajectories, _ = AlphaZero(value_target_search).label(records, None)
     return (np.concatenate([t.states for t in trajectories]),
             np.concatenate([t.values for t in trajectories]))
 
@@ -71,9 +72,18 @@ def test_a_stream_keeps_its_batch_full_and_carries_unfinished_games_over():
     assert in_flight
     openings = [t.policies[0] for t in second]
     assert all(any(np.array_equal(p, q) for q in openings) for p in in_flight)
-    assert sum(len(t.values) for t in second) == sum(second_stats.game_lengths)
-    for trajectory in first:  # whole games, labelled with their results
-        assert set(np.unique(trajectory.values)) <= {-1.0, 0.0, 1.0}
+    assert sum(len(r.actions) for r in second) == sum(second_stats.game_lengths)
+    for record, trajectory in zip(first, AlphaZero(0.0).label(first, None)[0]):
+        # whole games, from the start or a random opening, to their end ...
+        replayed = record.states[:1].copy()
+        for action in record.actions:
+            GAME.play(replayed, np.array([action]))
+        assert np.array_equal(replayed[0], record.final_state)
+        assert GAME.outcome(record.final_state) != games.ONGOING
+        # ... labelled with their results, from each mover's view
+        first_player = record.movers == 0
+        assert np.all(trajectory.values[first_player] == record.result)
+        assert np.all(trajectory.values[~first_player] == -record.result)
     play_games(GAME, exact, SEARCH, cfg, 48, seed=1)
     assert np.mean(carried.batches) > np.mean(exact.batches)
 

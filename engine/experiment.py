@@ -1,0 +1,154 @@
+"""Experiments: a grid of learners x options x seeds, each a training run at an equal budget of
+network evaluations, in one directory; resumable after a kill like `train`; then a report.
+
+Experiment file (TOML):
+
+    game = "connect4"
+    seeds = [0, 1, 2, 3, 4]
+    evaluations = 2_000_000        # each run's budget of self-play network evaluations
+    round_robin_generations = 5     # saved generations per run in the non-transitivity check
+    [base.selfplay]                 # settings of every arm (config tables, as in --config)
+    games_per_generation = 128
+    [arms.alphazero.learner]        # one table per arm: its own settings over the base
+    kind = "alphazero"
+    [arms.noisy_p20.learner]
+    kind = "noisy_critic"
+    flip_probability = 0.2
+
+Directory: experiment.toml (the file as run), runs/ARM/seed_N/ (a run directory each),
+report.md, points.csv, round_robin.csv, *.png.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+import games
+from engine.checkpoint import atomic_write
+from engine.config import BIG, Config, ConfigError, load_config
+
+EXPERIMENT_KEYS = {"game", "seeds", "evaluations", "round_robin_generations", "round_robin_games",
+                   "base", "arms"}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A parsed experiment file: the grid and each arm's resolved config (seed 0's)."""
+
+    game: str
+    seeds: tuple[int, ...]
+    evaluations: int
+    arms: dict = field(default_factory=dict)  # arm name -> its config tables (over the base)
+    base: dict = field(default_factory=dict)
+    round_robin_generations: int = 5
+    round_robin_games: int = 16  # games per pair of generations (both colours, random openings)
+
+    def config(self, arm: str, seed: int) -> Config:
+        """The resolved config of one run: game defaults, base, the arm, then seed and budget."""
+        budget = {"pipeline": {"seed": seed, "evaluations": self.evaluations,
+                               "generations": 0, "minutes": 0.0}}  # one budget for every arm
+        return load_config(self.game, layers=[(self.base, "experiment [base]"),
+                                              (self.arms[arm], f"experiment [arms.{arm}]"),
+                                              (budget, "experiment seed and budget")])
+
+    def run_dir(self, root: Path, arm: str, seed: int) -> Path:
+        return root / "runs" / arm / f"seed_{seed}"
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Parse and check an experiment file; every arm's config is checked (one line naming
+    what is wrong) before anything is written."""
+    from engine.checkpoint import read_capped
+    from engine.config import MAX_CONFIG_BYTES
+    from engine.learners import check_learner
+
+    try:
+        data = tomllib.loads(read_capped(Path(path), MAX_CONFIG_BYTES).decode())
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read experiment {path}: "
+                          f"{getattr(e, 'strerror', None) or e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"experiment {path} is not valid TOML: {e}") from None
+    unknown = sorted(set(data) - EXPERIMENT_KEYS)
+    if unknown:
+        raise ConfigError(f"experiment {path}: unknown key {unknown[0]!r} "
+                          f"(keys: {', '.join(sorted(EXPERIMENT_KEYS))})")
+    game = data.get("game")
+    if game not in games.names():
+        raise ConfigError(f"experiment {path}: game must be one of {', '.join(games.names())}, "
+                          f"not {game!r}")
+    seeds = data.get("seeds", [0])
+    if (not isinstance(seeds, list) or not seeds or len(set(seeds)) != len(seeds)
+            or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**31
+                       for s in seeds)):
+        raise ConfigError(f"experiment {path}: seeds must be a list of distinct integers in "
+                          f"[0, 2^31), not {seeds!r}"[:200])
+    numbers = {}
+    for key, lo, hi, default in (("evaluations", 1, BIG * 1000, None),
+                                 ("round_robin_generations", 0, 50, 5),
+                                 ("round_robin_games", 2, 10_000, 16)):
+        value = data.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ConfigError(f"experiment {path}: {key} must be an integer in [{lo}, {hi}], "
+                              f"not {value!r}"[:200])
+        numbers[key] = value
+    arms, base = data.get("arms"), data.get("base", {})
+    if not isinstance(arms, dict) or not arms or not all(isinstance(a, dict)
+                                                         for a in arms.values()):
+        raise ConfigError(f"experiment {path}: [arms.NAME] tables expected, one per arm")
+    if not isinstance(base, dict):
+        raise ConfigError(f"experiment {path}: [base] must be a table of config sections")
+    for arm in arms:
+        if not arm.replace("_", "").replace("-", "").isalnum():
+            raise ConfigError(f"experiment {path}: arm name {arm!r} must be letters, digits, "
+                              "'_' or '-'")
+        for table in (base, arms[arm]):
+            budget = {"seed", "evaluations", "generations", "minutes"}
+            if isinstance(table.get("pipeline"), dict) and budget & set(table["pipeline"]):
+                raise ConfigError(f"experiment {path}: pipeline.seed, evaluations, generations "
+                                  "and minutes come from the experiment's seeds and evaluations "
+                                  "(every arm has the same budget), not from a table")
+    experiment = Experiment(game, tuple(seeds), numbers["evaluations"], arms, base,
+                            numbers["round_robin_generations"], numbers["round_robin_games"])
+    for arm in arms:
+        config = experiment.config(arm, seeds[0])
+        check_learner(games.get(game), config)
+    return experiment
+
+
+def run_experiment(path: str | Path, root: str | Path, quiet: bool = False) -> Path:
+    """Run every (arm, seed) of the experiment into root (seed by seed, so that a grid cut
+    short has every arm at its first seeds), resuming runs a kill left, then write the report.
+    Returns the report's path."""
+    from engine.pipeline import Pipeline
+    from engine.rundir import RunLock
+
+    experiment = load_experiment(path)
+    root = Path(root)
+    saved = root / "experiment.toml"
+    text = Path(path).read_bytes()
+    if saved.exists() and saved.read_bytes() != text:
+        raise ConfigError(f"{root} holds another experiment (its experiment.toml differs from "
+                          f"{path}); use a new directory")
+    if root.exists() and not saved.exists() and any(root.iterdir()):
+        raise ConfigError(f"{root} is not empty and holds no experiment")
+    root.mkdir(parents=True, exist_ok=True)
+    with RunLock(root):
+        atomic_write(saved, text)
+        total = len(experiment.seeds) * len(experiment.arms)
+        done = 0
+        for seed in experiment.seeds:
+            for arm in experiment.arms:
+                done += 1
+                if not quiet:
+                    print(f"[{done}/{total}] {arm} seed {seed}", file=sys.stderr, flush=True)
+                Pipeline(experiment.config(arm, seed), experiment.run_dir(root, arm, seed),
+                         quiet=True).run()
+        from engine.report import write_report
+        return write_report(experiment, root, quiet=quiet)

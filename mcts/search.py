@@ -16,7 +16,7 @@ from games import ONGOING, Game
 from mcts import policies
 from mcts.evaluators import Evaluator, RolloutEvaluator, UniformEvaluator
 from mcts.select import GUMBEL, PUCT, new_walks, root_gumbel_stats
-from mcts.step import search_with_rollouts, step
+from mcts.step import Settings, search_with_rollouts, step
 from mcts.tree import NEW, TERMINAL, UNKNOWN, Tree, advance_roots, new_tree, set_roots
 from mcts.update import expand_roots
 
@@ -75,15 +75,25 @@ GAME_KERNEL_TYPES = (
 )
 
 
+def kernel_settings(cfg: SearchConfig) -> Settings:
+    """cfg's settings as the search's kernels take them, each of its own type."""
+    return Settings(int(cfg.leaves_per_tree), GUMBEL if cfg.method == "gumbel" else PUCT,
+                    float(cfg.c_init), float(cfg.c_base), float(cfg.fpu_reduction),
+                    bool(cfg.solver), float(cfg.gumbel_c_visit), float(cfg.gumbel_c_scale),
+                    float(cfg.virtual_loss), bool(cfg.exact_terminals))
+
+
 def _signature(args):
     return tuple(numba.typeof(a) for a in args)
 
 
 def _type_key(args):
     """What decides the numba types of a search's arguments, cheaply: the tree and walks are the
-    Searcher's own and keep their types, the settings are scalars and small arrays."""
+    Searcher's own and keep their types, the settings are scalars, a named tuple of scalars
+    and small arrays."""
     return tuple((a.dtype, a.ndim, a.flags.c_contiguous, a.flags.f_contiguous,
                   a.flags.writeable, a.flags.aligned) if isinstance(a, np.ndarray)
+                 else (type(a), tuple(map(type, a))) if isinstance(a, tuple)
                  else type(a) for a in args)
 
 
@@ -146,10 +156,7 @@ class Searcher:
             self._walks = self._new_walks()
         done, walks = self._walks
         done.count[:] = 0
-        settings = (cfg.leaves_per_tree, GUMBEL if cfg.method == "gumbel" else PUCT, cfg.c_init,
-                    cfg.c_base, cfg.fpu_reduction, cfg.solver, gumbel_score, table,
-                    cfg.gumbel_c_visit, cfg.gumbel_c_scale, cfg.virtual_loss,
-                    cfg.exact_terminals)
+        settings = (kernel_settings(cfg), gumbel_score, table)
         args = (t, done, walks, remaining, *self._no_leaves, *settings)
         if isinstance(self.evaluate, (RolloutEvaluator, UniformEvaluator)):
             self._search_with_rollouts(args)

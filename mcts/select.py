@@ -8,8 +8,8 @@ backup touches only the records on it.
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
+from mcts.cache import njit
 from mcts.memory import prefetch
 from mcts.tree import NEW, TERMINAL, UNKNOWN
 

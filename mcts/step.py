@@ -1,17 +1,34 @@
 """One batched search step as one kernel: in each tree, settle the walks of the last step, then
 walk it again (while the tree is still in cache).
 
-numba's cache keys a kernel by its own file only, and this one compiles in the code of
-select.py, update.py, tree.py and memory.py: after editing those, delete mcts/__pycache__ (or
-touch this file) so that the edit takes effect.
+This kernel compiles in the code of select.py, update.py, tree.py and memory.py; its cache is
+kept in step with them (mcts.cache), so an edit to any of them takes effect.
 """
-import numpy as np
-from numba import njit
+from typing import NamedTuple
 
+import numpy as np
+
+from mcts.cache import njit
 from mcts.memory import borrowed
 from mcts.select import COLLISION, KNOWN, NEW_LEAF, Walks, visit, walk
 from mcts.tree import TERMINAL, UNKNOWN, Tree, new_node
 from mcts.update import backup_walk, expand, prove_upwards, revert_walk
+
+
+class Settings(NamedTuple):
+    """The search's settings as the kernels take them: one named tuple of scalars (each of
+    its type: numba compiles a kernel per tuple of types), unpacked once per kernel call."""
+
+    leaves_per_tree: int
+    method: int  # mcts.select.PUCT or GUMBEL
+    c_init: float
+    c_base: float
+    fpu_reduction: float
+    solver: bool
+    c_visit: float  # Gumbel's c_visit and c_scale
+    c_scale: float
+    virtual_loss: float
+    exact_terminals: bool
 
 
 # (for compiled callers only: the views must not outlive the tuples' arrays)
@@ -29,13 +46,15 @@ def _borrowed_walks(w):
 
 
 @njit(cache=True)
-def step(t, done, walks, remaining, masks, outcomes, priors, values, leaves_per_tree, method,
-         c_init, c_base, fpu_reduction, solver, gumbel_score, visit_table, cvisit, c_scale,
-         virtual_loss, exact_terminals):
+def step(t, done, walks, remaining, masks, outcomes, priors, values, settings, gumbel_score,
+         visit_table):
     """Settle the walks `done` (their new leaves evaluated: masks, outcomes, priors, values in
-    leaf order), then make up to leaves_per_tree new walks in each tree with remaining[b] > 0
-    simulations into `walks`, with the states and actions of the new leaves. Returns (walks
-    made, new leaves among them)."""
+    leaf order), then make up to settings.leaves_per_tree new walks in each tree with
+    remaining[b] > 0 simulations into `walks`, with the states and actions of the new leaves.
+    gumbel_score and visit_table: Gumbel's root scores and visit schedule. Returns (walks made,
+    new leaves among them)."""
+    leaves_per_tree, method, c_init, c_base, fpu_reduction, solver, cvisit, c_scale, \
+        virtual_loss, exact_terminals = settings
     # every array out of its tuple once, and borrowed (see mcts.memory.borrowed)
     node_count, parents, actions, edges, root, raw_value, states = _borrowed_tree(t)
     _, walk_tree, walk_kind, walk_depth, path, path_action, leaf_states, leaf_actions, \
@@ -105,11 +124,9 @@ def step(t, done, walks, remaining, masks, outcomes, priors, values, leaves_per_
 
 
 @njit(cache=True)
-def search_with_rollouts(t, done, walks, remaining, masks, outcomes, priors, values,
-                         leaves_per_tree, method, c_init, c_base, fpu_reduction, solver,
-                         gumbel_score, visit_table, cvisit, c_scale, virtual_loss,
-                         exact_terminals, rng, rollouts, play, legal_masks, game_outcomes,
-                         playouts):
+def search_with_rollouts(t, done, walks, remaining, masks, outcomes, priors, values, settings,
+                         gumbel_score, visit_table, rng, rollouts, play, legal_masks,
+                         game_outcomes, playouts):
     """The whole search loop of `Searcher.run` in compiled code, for pure MCTS: each step's new
     leaves are played, masked and scored by the game's own kernels (passed as functions) with
     uniform priors and the mean of `rollouts` random playouts (0: value 0), without returning
@@ -118,10 +135,8 @@ def search_with_rollouts(t, done, walks, remaining, masks, outcomes, priors, val
     t, done, walks = _borrowed_tree(t), _borrowed_walks(done), _borrowed_walks(walks)
     remaining, gumbel_score, visit_table = \
         borrowed(remaining), borrowed(gumbel_score), borrowed(visit_table)
-    n_walks, n_new = step(t, done, walks, remaining, masks, outcomes, priors, values,
-                          leaves_per_tree, method, c_init, c_base, fpu_reduction, solver,
-                          gumbel_score, visit_table, cvisit, c_scale, virtual_loss,
-                          exact_terminals)
+    n_walks, n_new = step(t, done, walks, remaining, masks, outcomes, priors, values, settings,
+                          gumbel_score, visit_table)
     while n_walks > 0:
         leaves = walks.leaf_states[:n_new]
         play(leaves, walks.leaf_actions[:n_new])
@@ -138,6 +153,4 @@ def search_with_rollouts(t, done, walks, remaining, masks, outcomes, priors, val
                 leaf_priors[i, a] = leaf_masks[i, a] / legal
         done, walks = walks, done
         n_walks, n_new = step(t, done, walks, remaining, leaf_masks, leaf_outcomes,
-                              leaf_priors, leaf_values, leaves_per_tree, method, c_init,
-                              c_base, fpu_reduction, solver, gumbel_score, visit_table, cvisit,
-                              c_scale, virtual_loss, exact_terminals)
+                              leaf_priors, leaf_values, settings, gumbel_score, visit_table)

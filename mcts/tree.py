@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+
+from mcts.cache import njit
 
 UNKNOWN = 2  # `proven` value of a node whose game value is not known exactly
 NEW, EXPANDED, TERMINAL = 0, 1, 2  # a node's `status`: not expanded yet / expanded / game over

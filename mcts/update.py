@@ -1,8 +1,8 @@
 """Expansion and backup of the selected leaves, and MCTS-solver proofs."""
 import numpy as np
-from numba import njit
 
 from games.interface import ONGOING
+from mcts.cache import njit
 from mcts.tree import EXPANDED, TERMINAL, UNKNOWN
 
 

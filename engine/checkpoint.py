@@ -109,16 +109,20 @@ def load_checkpoint(path: str | Path, game: str | None = None) -> Checkpoint:
         with warnings.catch_warnings():  # the one line below says what is wrong, alone
             warnings.simplefilter("ignore")
             content = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+        if not isinstance(content, dict) or not isinstance(content.get("meta"), str):
+            raise ValueError("it holds no metadata")
         meta = json.loads(content["meta"])
+        if not isinstance(meta, dict) or not {"game", "generation", "config"} <= set(meta):
+            raise ValueError("its metadata is not a table of game, generation and config")
         ckpt = Checkpoint(meta["game"], meta["generation"], meta["config"],
-                          content["weights"], content.get("optimizer"))
+                          content.get("weights"), content.get("optimizer"))
     except Exception as e:  # noqa: BLE001 - any failure here means a bad file
         raise CheckpointError(f"checkpoint {path} cannot be loaded: "
                               f"{_cut(str(e).splitlines()[0] if str(e) else type(e).__name__)}"
                               ) from None
     if game is not None and ckpt.game != game:
-        raise CheckpointError(f"checkpoint {path} is for {_cut(repr(ckpt.game))[1:-1]}, "
-                              f"not {game}")
+        name = ckpt.game if isinstance(ckpt.game, str) else repr(ckpt.game)
+        raise CheckpointError(f"checkpoint {path} is for {_cut(name, 60)}, not {game}")
     try:
         check_contents(ckpt)
     except ValueError as e:

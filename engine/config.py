@@ -31,10 +31,14 @@ class ConfigError(ValueError):
     """An unknown key, a wrong type or a bad value in a configuration."""
 
 
-def excerpt(value, limit: int = 60) -> str:
-    """repr(value), cut to `limit` characters: messages echo input, never a megabyte of it."""
-    text = repr(value)
+def clip(text: str, limit: int = 60) -> str:
+    """text cut to `limit` characters: messages echo input, never a megabyte of it."""
     return text if len(text) <= limit else f"{text[:limit - 3]}..."
+
+
+def excerpt(value, limit: int = 60) -> str:
+    """repr(value), cut to `limit` characters."""
+    return clip(repr(value), limit)
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,7 @@ def one_of(*choices: str) -> Domain:
 
 SIMULATIONS = 10_000_000  # search memory follows from it: see engine/limits.py
 BIG = 1_000_000_000  # counts with no memory behind them (games, steps, minutes)
-SHARE, POSITIVE = span(0, 1), span(0, None, open_lo=True)
+SHARE = span(0, 1)
 # every setting's domain, checked with its type in load_config and from_dict, and when a
 # section is built in Python; booleans have none (their type is their domain)
 DOMAINS = {
@@ -156,13 +160,18 @@ def check_value(name: str, value, origin: str | None = None) -> None:
 
 
 class Checked:
-    """A config section that checks each of its values against DOMAINS when it is built."""
+    """A config section that checks the type and domain of each of its values when it is
+    built, from a file or in Python (an int given for a float becomes a float)."""
 
     section: ClassVar[str] = ""
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
-            check_value(f"{self.section}.{f.name}", getattr(self, f.name))
+            name, value = f"{self.section}.{f.name}", getattr(self, f.name)
+            checked = _check_type(name, f.default, value, type(self).__name__)
+            if checked is not value:
+                object.__setattr__(self, f.name, checked)
+            check_value(name, checked, type(self).__name__)
 
 
 @dataclass(frozen=True)
@@ -310,7 +319,7 @@ RESUMABLE = {"pipeline.generations", "pipeline.minutes", "pipeline.evaluations",
              "pipeline.threads", "pipeline.workers", "pipeline.device"}
 
 
-def _check_type(where: str, default, value):
+def _check_type(where: str, default, value, origin: str):
     if isinstance(default, bool):
         ok = isinstance(value, bool)
     elif isinstance(default, int):
@@ -324,8 +333,8 @@ def _check_type(where: str, default, value):
     else:
         ok = isinstance(value, type(default))
     if not ok:
-        raise ConfigError(f"config {where}: expected {type(default).__name__}, "
-                          f"got {excerpt(value)}")
+        raise ConfigError(f"{origin}: {where} must be {type(default).__name__}, "
+                          f"not {excerpt(value)}")
     return value
 
 
@@ -344,9 +353,9 @@ def _merge(base: dict, updates: dict, origin: str, learner_set: dict) -> None:
             raise ConfigError(f"{origin}: [{section}] must be a table of settings")
         for key, value in values.items():
             if key not in base[section]:
-                raise ConfigError(f"{origin}: unknown config key {section}.{excerpt(key)[1:-1]} "
+                raise ConfigError(f"{origin}: unknown config key {section}.{clip(str(key))} "
                                   f"(keys: {', '.join(base[section])})")
-            value = _check_type(f"{section}.{key}", base[section][key], value)
+            value = _check_type(f"{section}.{key}", base[section][key], value, origin)
             check_value(f"{section}.{key}", value, origin)
             base[section][key] = value
             if section == "learner" and key in OWNER:
@@ -382,12 +391,7 @@ def _read_toml(path: Path) -> dict:
 def _build(game: str, layers, only_changed: bool = False) -> Config:
     """A Config from layers of (dict, origin); only_changed: a learner option of another
     learner is refused only where it differs from its default (a saved config holds them all)."""
-    if not isinstance(game, str):
-        raise ConfigError(f"config: the game is a name, not {excerpt(game)}")
-    try:
-        game = games.get(game).name
-    except games.GameError as e:
-        raise ConfigError(f"config: {e}") from None
+    game = _game(game)
     base = {name: dataclasses.asdict(make()) for name, make in SECTIONS.items()}
     learner_set: dict = {}
     for layer, origin in layers:
@@ -405,6 +409,14 @@ def _build(game: str, layers, only_changed: bool = False) -> Config:
     return Config(game=game, **sections)
 
 
+def _game(game) -> str:
+    """The name of a registered game; else a ConfigError naming the known ones."""
+    if not isinstance(game, str) or game not in games.names():
+        raise ConfigError(f"config: unknown game {excerpt(game)}: known games are "
+                          f"{', '.join(games.names())}")
+    return game
+
+
 def from_dict(game: str, data: dict, origin: str = "config") -> Config:
     """Build a Config for game from nested dicts (missing keys take the defaults), e.g. a
     saved config.json; checked as a user's config is."""
@@ -414,13 +426,12 @@ def from_dict(game: str, data: dict, origin: str = "config") -> Config:
 def load_config(game: str, file: str | Path | None = None, overrides=(), layers=()) -> Config:
     """The game's defaults, then `file`, then `layers` ((nested dict, where it came from)
     pairs, e.g. an experiment's tables), then the `section.key=value` overrides."""
-    if not isinstance(game, str) or game not in games.names():
-        _build(game, [])  # the ConfigError naming the known games
+    game = _game(game)
     default_file = CONFIG_DIR / f"{game}.toml"
     files = [(_read_toml(default_file), str(default_file))] if default_file.exists() else []
     if file is not None:
         files.append((_read_toml(Path(file)), str(file)))
-    overrides = [(parse_override(o), f"--set {excerpt(o)[1:-1]}") for o in overrides]
+    overrides = [(parse_override(o), f"--set {clip(o)}") for o in overrides]
     return _build(game, [*files, *layers, *overrides])
 
 

@@ -47,7 +47,8 @@ class MatchResult:
 
 
 def elo_of(score: float) -> float:
-    return -400.0 * math.log10(1.0 / score - 1.0)
+    """The logistic Elo difference of a score in (0, 1) (an even score: +0, not -0)."""
+    return 400.0 * math.log10(score / (1.0 - score))
 
 
 def score_of(elo: float) -> float:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Callable
@@ -414,9 +414,8 @@ def bench_train(s: Settings) -> Result:
         states = np.repeat(game.new_states(1), 4096, axis=0)
         policies = np.full((4096, game.num_actions), 1 / game.num_actions, np.float32)
         replay.add([Trajectory(states, policies, rng.choice([-1.0, 1.0], 4096).astype(np.float32))])
-        tcfg = cfg.trainer.__class__(**{**cfg.trainer.__dict__,
-                                        "steps_per_generation": s.train_steps})
-        warm_up = cfg.trainer.__class__(**{**tcfg.__dict__, "steps_per_generation": 2})
+        tcfg = replace(cfg.trainer, steps_per_generation=s.train_steps)
+        warm_up = replace(tcfg, steps_per_generation=2)
         rows = []
         for channels_last in (False, True):
             net = net.to(memory_format=torch.channels_last if channels_last
@@ -449,7 +448,7 @@ def _memory_rows(s: Settings) -> tuple[list[dict], int]:
 
     torch.set_num_threads(1)
     game, cfg, net = _default_net(s)
-    search = SearchConfig(**{**cfg.search.__dict__, "simulations": s.memory_simulations})
+    search = replace(cfg.search, simulations=s.memory_simulations)
     evaluate = NetworkEvaluator(net, game, InferenceSettings(False, False, 1))
     evaluate(game.new_states(2), game.legal_masks(game.new_states(2)))  # load torch's kernels
     rows = [{"when": "before the search", "resident MiB": _memory_mib("VmRSS")}]

@@ -231,13 +231,20 @@ def run_status(args) -> int:
     from engine.rundir import RunError, RunState, read_config
 
     run_dir = Path(args.run_dir)
-    if not (run_dir / "state.json").exists():
-        raise RunError(f"{run_dir} holds no zeroplay run (no state.json)")
-    state = RunState.load(run_dir / "state.json")
+    if not (run_dir / "config.json").exists():
+        raise RunError(f"{run_dir} holds no zeroplay run (no config.json)")
+    started = not (run_dir / "state.json").exists()  # killed before its first generation ended
+    state = RunState() if started else RunState.load(run_dir / "state.json")
     info = {**state.__dict__, "best_checkpoint": str(run_dir / "best.ckpt"),
             "game": read_config(run_dir).game}
+    if started:
+        info["note"] = ("started, no generation complete yet: train on this directory starts "
+                        "it again from generation 0")
     if args.json:
         print(json.dumps(info, indent=2))
+        return 0
+    if started:
+        print(f"game {info['game']}: {info['note']}")
         return 0
     print(f"game {info['game']}: generation {state.generation}, {state.games} games, "
           f"{state.positions} positions, {state.minutes:.1f} minutes")

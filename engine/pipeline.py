@@ -3,7 +3,10 @@
 Run directory:
     config.json        the resolved config (a resume with a meaning-bearing change is refused)
     state.json         generation, games, positions, best generation, last gate, Elo
-    best.ckpt          the promoted network; candidate.ckpt: the trainer's latest network
+    best.ckpt          the promoted network; candidate.ckpt: the trainer's network (with its
+                       optimizer) of the last complete generation; candidate.pending.ckpt:
+                       that of the generation in progress, renamed candidate.ckpt once it is
+                       complete
     checkpoints/       gen_NNNN.ckpt, the network each generation gave the gate (with
                        trainer.ema_decay, the moving average of the trained weights)
     replay/            shard_NNNNNN.npz, the replay window
@@ -18,7 +21,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,15 +34,16 @@ from engine.backends import make_selfplay
 from engine.checkpoint import Checkpoint, WriteError, atomic_write, load_checkpoint
 from engine.config import Config
 from engine.network import NetworkEvaluator, build_network, choose_inference, resolve_device
-from engine.players import RandomPlayer, SearchPlayer, mcts_player
+from engine.players import RandomPlayer, SearchPlayer, mcts_player, resolve_checkpoint
 from engine.replay import ReplayBuffer
-from engine.rundir import (RunError, RunLock, RunState, _temporary, _trim_metrics,  # noqa: F401
-                           check_run, open_run)
+from engine.rundir import (CANDIDATE, PENDING_CANDIDATE, RunError, RunLock,  # noqa: F401
+                           RunState, _temporary, _trim_events, _trim_metrics, check_run,
+                           kept_checkpoint, open_run, settle_candidate)
 from engine.learners import check_learner, make_learner
+from engine.limits import check_train
 from engine.metrics import game_diversity, measure
 from engine.strength import probe as strength_probe
 from engine.trainer import make_average, make_optimizer, train
-from mcts import SearchConfig
 
 
 def _to_cpu(tree):
@@ -87,6 +91,7 @@ class Pipeline:
     def run(self) -> RunState:
         check_run(self.run_dir, self.config)  # refuse a foreign directory before touching it
         check_learner(self.game, self.config)
+        check_train(self.game, self.config)  # a run the machine cannot hold
         try:
             device = resolve_device(self.config.pipeline.device)
         except ValueError as e:
@@ -132,10 +137,12 @@ class Pipeline:
         atomic_write(run_dir / "inference.json", json.dumps(settings.__dict__).encode())
         learner = make_learner(game, cfg, run_dir)
         _trim_metrics(run_dir / "metrics.jsonl", state.generation)
+        _trim_events(run_dir / "tb", state.generation)
         from torch.utils.tensorboard import SummaryWriter
         return _Loop(best_net, candidate, optimizer, average,
                      average.module if average is not None else candidate, learner,
-                     ReplayBuffer(game, cfg.replay, run_dir / "replay", state.replay_shards),
+                     ReplayBuffer(game, cfg.replay, run_dir / "replay", state.replay_shards,
+                                  state.positions_trained),
                      make_selfplay(learner.generator(cfg), best_net, settings),
                      SummaryWriter(str(run_dir / "tb")), self._probe(best_net))
 
@@ -177,8 +184,8 @@ class Pipeline:
         record["train_seconds"] = time.time() - t0
         state.train_steps += cfg.trainer.steps_per_generation
         played, best_net = loop.played, loop.best_net
-        self._save(played, gen, self._kept(gen))
-        self._save(loop.candidate, gen, run_dir / "candidate.ckpt", loop.optimizer)
+        self._save(played, gen, kept_checkpoint(run_dir, gen))
+        self._save(loop.candidate, gen, run_dir / PENDING_CANDIDATE, loop.optimizer)
         t0 = time.time()
         promote, result, reason = gate(game, self._player(played, "candidate"),
                                        self._player(best_net, "best"), cfg.arena,
@@ -210,6 +217,7 @@ class Pipeline:
                       positions_labelled_total=state.positions_trained)
         self._write_metrics(loop.writer, record)
         state.save(run_dir / "state.json")  # the generation is complete once this lands
+        os.replace(run_dir / PENDING_CANDIDATE, run_dir / CANDIDATE)
         self.log(f"gen {gen}: {sp.games} games {sp.positions} positions, loss "
                  f"{record['loss']:.3f} (policy {record['policy_loss']:.3f}, value "
                  f"{record['value_loss']:.3f}), gate {'PROMOTED' if promote else 'kept best'}"
@@ -227,7 +235,8 @@ class Pipeline:
         path = self.run_dir / "probe_reference.npy"
         if path.exists():
             return probe, np.load(path)
-        start, net = self._kept(0), copy.deepcopy(start_net)  # no draw from torch's generator
+        # a copy: no draw from torch's generator
+        start, net = kept_checkpoint(self.run_dir, 0), copy.deepcopy(start_net)
         if start.exists():
             net.load_state_dict(load_checkpoint(start, self.game.name).weights)
         _, reference = measure(probe, NetworkEvaluator(net, self.game, self.settings))
@@ -259,29 +268,32 @@ class Pipeline:
 
     def _load_networks(self, state: RunState, device: torch.device):
         """(best network, candidate network, the candidate's optimizer), as the last complete
-        generation left them: best.ckpt and candidate.ckpt are written before state.json, so
-        after a kill they may hold a later generation's network; that generation's work is
-        redone from checkpoints/gen_NNNN.ckpt (with fresh optimizer momentum, and with
-        trainer.ema_decay from the average rather than the trained weights)."""
+        generation left them. The candidate of a generation in progress waits in
+        candidate.pending.ckpt (engine.rundir.settle_candidate). best.ckpt is written before
+        state.json, so after a kill it may hold a later generation's network; it is then read
+        from checkpoints/gen_NNNN.ckpt of its generation (the same network). A candidate.ckpt of
+        a later generation (left by a version that wrote it before state.json) is read from
+        there too, with fresh optimizer momentum (with trainer.ema_decay: from the average
+        rather than the trained weights)."""
         cfg, game, run_dir = self.config, self.game, self.run_dir
+        settle_candidate(run_dir, state.generation, game.name)
         best = build_network(game, cfg.network).to(device)
         candidate = build_network(game, cfg.network).to(device)
         candidate.load_state_dict(best.state_dict())
         optimizer = make_optimizer(candidate, cfg.trainer)
         if state.generation == 0 and not (run_dir / "best.ckpt").exists():
             if cfg.pipeline.init_checkpoint:  # a warm start
-                best.load_state_dict(load_checkpoint(cfg.pipeline.init_checkpoint,
-                                                     game.name).weights)
+                best.load_state_dict(self._warm_start_weights())
                 candidate.load_state_dict(best.state_dict())
             self._save(best, 0, run_dir / "best.ckpt")
-            self._save(best, 0, self._kept(0))
+            self._save(best, 0, kept_checkpoint(run_dir, 0))
         for net, name, generation in ((best, "best.ckpt", state.best_generation),
-                                      (candidate, "candidate.ckpt", state.generation)):
+                                      (candidate, CANDIDATE, state.generation)):
             path = run_dir / name
             if not path.exists():
                 continue
             ckpt = load_checkpoint(path, game.name)
-            kept = self._kept(generation)
+            kept = kept_checkpoint(run_dir, generation)
             if ckpt.generation != generation and kept.exists():
                 self.log(f"{name} is of generation {ckpt.generation}, which did not complete: "
                          f"going on from generation {generation}")
@@ -293,15 +305,17 @@ class Pipeline:
         best.eval()
         return best, candidate, optimizer
 
-    def _kept(self, generation: int) -> Path:
-        """The checkpoint kept for each generation."""
-        return self.run_dir / "checkpoints" / f"gen_{generation:04d}.ckpt"
+    def _warm_start_weights(self) -> dict:
+        """The weights of pipeline.init_checkpoint ('builtin': the shipped model; check_run
+        has checked that it is of this game and network)."""
+        spec = resolve_checkpoint(self.config.pipeline.init_checkpoint, self.game)
+        return load_checkpoint(spec, self.game.name).weights
 
     def _load_average(self, candidate, state: RunState):
         """The moving average of the candidate's weights (None without trainer.ema_decay), as
         checkpoints/gen_NNNN.ckpt of the last complete generation holds it."""
         average = make_average(candidate, self.config.trainer)
-        kept = self._kept(state.generation)
+        kept = kept_checkpoint(self.run_dir, state.generation)
         if average is not None and kept.exists():
             average.module.load_state_dict(load_checkpoint(kept, self.game.name).weights)
         return average
@@ -313,8 +327,8 @@ class Pipeline:
                    _to_cpu(optimizer.state_dict()) if optimizer else None).save(path)
 
     def _player(self, net, name: str) -> SearchPlayer:
-        search = SearchConfig(**{**self.config.search.__dict__, "dirichlet_fraction": 0.0,
-                                 "simulations": self.config.arena.simulations})
+        search = replace(self.config.search, dirichlet_fraction=0.0,
+                         simulations=self.config.arena.simulations)
         return SearchPlayer(self.game, NetworkEvaluator(net, self.game, self.settings), search,
                             name)
 

@@ -1,6 +1,7 @@
 """Players: anything that picks moves for a batch of positions, `choose(states [n, S]) -> [n]`."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Protocol
 
@@ -101,7 +102,7 @@ def network_player(game: Game, checkpoint: str | Path, simulations: int | None, 
     base = search or config.search
     if simulations is None:
         simulations = base.simulations
-    cfg = SearchConfig(**{**base.__dict__, "simulations": simulations, "dirichlet_fraction": 0.0})
+    cfg = dataclasses.replace(base, simulations=simulations, dirichlet_fraction=0.0)
     return SearchPlayer(game, NetworkEvaluator(net, game), cfg,
                         f"net{ckpt.generation}-{simulations}", seed, option)
 

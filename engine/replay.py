@@ -19,9 +19,12 @@ class ReplayBuffer:
     """Positions of the last games, loaded from and saved to `directory` shard by shard."""
 
     def __init__(self, game: Game, cfg: ReplayConfig, directory: Path,
-                 complete_shards: int | None = None):
+                 complete_shards: int | None = None, total_positions: int | None = None):
         """Load the shards in directory; with complete_shards, delete the shards numbered from
-        it on (written by a generation that did not complete)."""
+        it on (written by a generation that did not complete). total_positions: the positions
+        ever added to this buffer (a run's state counts them), of which the shards on disk are
+        the last: the window goes on growing from there, as it would have without the restart
+        (default: the positions on disk)."""
         self.game, self.cfg, self.dir = game, cfg, Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.states = np.zeros((0, game.state_size), np.int64)
@@ -29,13 +32,20 @@ class ReplayBuffer:
         self.values = np.zeros(0, np.float32)
         self.total_positions = 0  # every position ever added, the window's clock
         self.next_shard = 0
+        shards = []
         for path in sorted(self.dir.iterdir()):
             match = SHARD.match(path.name)
             if match and complete_shards is not None and int(match.group(1)) >= complete_shards:
                 path.unlink()
             elif match:
-                self._append(*_read_shard(path))
+                shards.append(_read_shard(path))
                 self.next_shard = int(match.group(1)) + 1
+        # the clock before the oldest shard on disk (the shards pruned before it held the rest):
+        # each shard is then appended, and the window cut, as when it was first added
+        on_disk = sum(len(values) for _, _, values in shards)
+        self.total_positions = max((total_positions or 0) - on_disk, 0)
+        for shard in shards:
+            self._append(*shard)
 
     @property
     def window(self) -> int:

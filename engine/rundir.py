@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+import games
 from engine.checkpoint import CheckpointError, atomic_write, load_checkpoint, read_capped
 from engine.config import Config, ConfigError, excerpt as _excerpt, from_dict, meaning_changes
 
@@ -20,6 +21,13 @@ class RunError(ValueError):
 
 MAX_STATE_BYTES = 1 << 20  # state.json, config.json
 MAX_METRICS_BYTES = 256 << 20  # metrics.jsonl: a record per generation
+
+
+def _short(reason, limit: int = 200) -> str:
+    """An exception's reason in one line of at most `limit` characters."""
+    text = " ".join((reason.strerror if isinstance(reason, OSError) and reason.strerror
+                     else str(reason)).splitlines())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _number(value, where: str, lo: float = 0.0, integer: bool = False):
@@ -94,32 +102,31 @@ class RunState:
                 raise ValueError(f"unknown key {_excerpt(sorted(unknown)[0])}")
             return cls(**data).check()
         except (OSError, ValueError, TypeError) as e:
-            reason = e.strerror if isinstance(e, OSError) and e.strerror else e
             raise RunError(f"{path} is unreadable or not a zeroplay run state: "
-                           f"{_excerpt(str(reason), 200)[1:-1]}") from None
+                           f"{_short(e)}") from None
 
 
 METRIC_NUMBERS = ("games", "positions", "minutes", "selfplay_seconds", "train_seconds",
                   "gate_seconds", "games_per_s", "positions_per_s", "evaluations_per_s")
 
 
-def check_metric(record, where: str) -> dict:
+def check_metric(record) -> dict:
     """A metrics.jsonl record: a table with a `generation` >= 1, finite numbers >= 0 where the
     readers expect them, an `elo` of anchor -> [elo, low, high]; else a ValueError."""
     if not isinstance(record, dict):
-        raise ValueError(f"{where}: a record must be a JSON table, not {_excerpt(record)}")
+        raise ValueError(f"a record must be a JSON table, not {_excerpt(record)}")
     if "generation" not in record:
-        raise ValueError(f"{where}: the record has no generation")
-    _number(record["generation"], f"{where}: generation", lo=1, integer=True)
+        raise ValueError("the record has no generation")
+    _number(record["generation"], "generation", lo=1, integer=True)
     for key in METRIC_NUMBERS:
         if key in record:
-            _number(record[key], f"{where}: {key}")
+            _number(record[key], key)
     for key in ("loss", "policy_loss", "value_loss", "gate_score"):
         if key in record and (isinstance(record[key], bool)
                               or not isinstance(record[key], (int, float))):
-            raise ValueError(f"{where}: {key} must be a number, not {_excerpt(record[key])}")
+            raise ValueError(f"{key} must be a number, not {_excerpt(record[key])}")
     if "elo" in record:
-        _elo(record["elo"], f"{where}: elo")
+        _elo(record["elo"], "elo")
     return record
 
 
@@ -130,9 +137,10 @@ def read_metrics(path: Path) -> list[dict]:
         return []
     try:
         text = read_capped(path, MAX_METRICS_BYTES).decode()
-    except (OSError, UnicodeDecodeError) as e:
-        raise RunError(f"{path} is unreadable: "
-                       f"{getattr(e, 'strerror', None) or _excerpt(str(e), 200)[1:-1]}") from None
+    except OSError as e:
+        raise RunError(f"{path} is unreadable: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise RunError(f"{path} is not UTF-8 text (byte {e.start})") from None
     lines = text.split("\n")
     records = []
     for number, line in enumerate(lines, 1):
@@ -145,9 +153,9 @@ def read_metrics(path: Path) -> list[dict]:
                 break  # torn by a kill during the append
             raise RunError(f"{path}:{number}: not a JSON record: {_excerpt(line)}") from None
         try:
-            records.append(check_metric(record, f"{path}:{number}"))
+            records.append(check_metric(record))
         except ValueError as e:
-            raise RunError(f"{path} is not a zeroplay metrics file: {e}") from None
+            raise RunError(f"{path}:{number}: not a zeroplay metrics record: {e}") from None
     return records
 
 
@@ -181,9 +189,7 @@ def read_config(run_dir: Path) -> Config:
             raise ValueError("no game")
         return from_dict(saved["game"], saved, origin=str(path))
     except (OSError, ValueError, ConfigError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else e
-        raise RunError(f"{path} is not a zeroplay config: "
-                       f"{_excerpt(str(reason), 200)[1:-1]}") from None
+        raise RunError(f"{path} is not a zeroplay config: {_short(e)}") from None
 
 
 def check_run(run_dir: Path, config: Config) -> RunState:
@@ -204,11 +210,15 @@ def check_run(run_dir: Path, config: Config) -> RunState:
     # a new run has no complete generation: shards of one that was killed are dropped
     state = RunState.load(state_path) if state_path.exists() else RunState(replay_shards=0)
     read_metrics(run_dir / "metrics.jsonl")
-    for path in (run_dir / "best.ckpt", run_dir / "candidate.ckpt",
-                 *(run_dir / "checkpoints" / f"gen_{g:04d}.ckpt"
-                   for g in {state.generation, state.best_generation})):
+    for path in (run_dir / "best.ckpt", run_dir / CANDIDATE, run_dir / PENDING_CANDIDATE,
+                 *(kept_checkpoint(run_dir, g) for g in {state.generation,
+                                                           state.best_generation})):
         if path.exists():
             check_network(path, config)
+    warm_start = getattr(config.pipeline, "init_checkpoint", "")
+    if warm_start and not (run_dir / "best.ckpt").exists():
+        from engine.players import resolve_checkpoint  # 'builtin': the shipped model
+        check_network(resolve_checkpoint(warm_start, games.get(config.game)), config)
     return state
 
 
@@ -219,6 +229,29 @@ def check_network(path: Path, config: Config) -> None:
     if from_dict(ckpt.game, ckpt.config).network != config.network:
         raise CheckpointError(f"checkpoint {path} holds a network of another shape than the "
                               f"run's config ({config.network})")
+
+
+def kept_checkpoint(run_dir: Path, generation: int) -> Path:
+    """The checkpoint kept for each generation: the network it gave the gate."""
+    return run_dir / "checkpoints" / f"gen_{generation:04d}.ckpt"
+
+
+CANDIDATE = "candidate.ckpt"  # the trainer's network and optimizer, of the last complete generation
+# ... and of the generation in progress, until its state.json lands (then renamed CANDIDATE)
+PENDING_CANDIDATE = "candidate.pending.ckpt"
+
+
+def settle_candidate(run_dir: Path, generation: int, game: str) -> None:
+    """Leave candidate.ckpt of the last complete generation (`generation`): a pending candidate
+    of that generation (a kill came between its state.json and the rename) is moved into
+    place; one of a generation that did not complete is dropped."""
+    pending = run_dir / PENDING_CANDIDATE
+    if not pending.exists():
+        return
+    if load_checkpoint(pending, game).generation == generation:
+        os.replace(pending, run_dir / CANDIDATE)
+    else:
+        pending.unlink()
 
 
 def _temporary(name: str) -> bool:
@@ -241,3 +274,32 @@ def _trim_metrics(path: Path, generation: int) -> None:
         return
     kept = [json.dumps(r) for r in read_metrics(path) if r["generation"] <= generation]
     atomic_write(path, "".join(f"{line}\n" for line in kept).encode())
+
+
+def _trim_events(tb_dir: Path, generation: int) -> None:
+    """Drop the TensorBoard events of generations after the last complete one (their step is
+    the generation; a redone generation logs them again) and a record torn by a kill, from
+    every events file in tb_dir. The kept records are copied byte for byte (a TFRecord frame:
+    length, its checksum, the Event, its checksum); a file is rewritten only if it loses one."""
+    from google.protobuf.message import DecodeError
+    from tensorboard.compat.proto.event_pb2 import Event
+
+    if not tb_dir.is_dir():
+        return
+    for path in sorted(tb_dir.glob("events.out.tfevents.*")):
+        data, kept, at, dropped = path.read_bytes(), [], 0, False
+        while at + 12 <= len(data):
+            end = at + 12 + int.from_bytes(data[at:at + 8], "little") + 4
+            if end > len(data):
+                break  # torn
+            try:
+                step = Event.FromString(data[at + 12:end - 4]).step
+            except DecodeError:  # a damaged record: it and the rest are dropped
+                break
+            if step <= generation:
+                kept.append(data[at:end])
+            else:
+                dropped = True
+            at = end
+        if dropped or at < len(data):
+            atomic_write(path, b"".join(kept))

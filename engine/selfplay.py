@@ -2,7 +2,6 @@
 `GameRecord`; a learner (engine/learners) turns records into training `Trajectory`s."""
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -97,7 +96,9 @@ class SelfPlayStream:
         self.game, self.search, self.cfg = game, search, cfg
         self.rng = np.random.default_rng(seed)
         self.searcher = Searcher(game, evaluate, search, batch, seed=seed)
-        self.fast = dataclasses.replace(search, simulations=cfg.fast_simulations)
+        # a playout cap's fast moves: fewer simulations in the same trees (never more than a
+        # full search's: the trees are sized for those)
+        self.fast_simulations = min(cfg.fast_simulations, search.simulations)
         self.states = np.stack([self._opening() for _ in range(batch)])
         self.slots = [self._new_slot() for _ in range(batch)]
         self.finished: list[tuple[GameRecord, SelfPlayStats]] = []  # not yet handed out
@@ -125,9 +126,9 @@ class SelfPlayStream:
         started, finished = len(states), self.finished
         while active.any() and (not carry_over or len(finished) < num_games):
             full = cfg.playout_cap_fraction <= 0 or rng.random() < cfg.playout_cap_fraction
-            searcher.config = search if full else self.fast
             # Gumbel picks its moves by its noise (no temperature), so fast moves keep it too
-            result = searcher.run(add_noise=full or search.method == "gumbel")
+            result = searcher.run(add_noise=full or search.method == "gumbel",
+                                  simulations=None if full else self.fast_simulations)
             temperature = np.array([cfg.temperature if s.moves < cfg.temperature_moves
                                     else 0.0 for s in slots])
             actions = result.action.copy()
@@ -160,7 +161,6 @@ class SelfPlayStream:
                     started += 1
                 else:
                     active[b] = False
-            searcher.config = search
             searcher.advance(actions, states)
             if len(finished_rows):
                 searcher.set_roots(states[finished_rows], finished_rows)

@@ -11,7 +11,7 @@ So the score of a move is always minus the score of the position it leads to.
 The search: bitboards (the state array's own layout, `games.connect4`: bit 7*col+row), only
 moves that do not hand the opponent an immediate win, moves ordered centre first and then by how
 many winning cells they create, a transposition table of bounds, and a null-window bisection on
-the score at the root. The table is a preallocated array (TABLE_SIZE entries, 5 bytes each,
+the score at the root; the alpha-beta walk runs on an explicit stack (no recursion). The table is a preallocated array (TABLE_SIZE entries, 5 bytes each,
 about 42 MB), allocated on first use and kept between calls: it is keyed by the position, so
 what it holds stays true. `max_nodes` bounds the work of one solve: past it the answer is
 UNSOLVED.
@@ -39,6 +39,8 @@ _LOWER = 0x80  # table value: bit 7 set = lower bound, clear = upper bound; the 
 
 
 # ---- bitboard helpers ------------------------------------------------------------------------
+# Plain @njit, not inline="always": inlined at the IR level (numba 0.68), _aligned's early return
+# made _solve_one skip the checks after it and return 0 for every position.
 
 @njit(cache=True)
 def _popcount(x):
@@ -97,69 +99,107 @@ def _safe_moves(pos, mask):
 @njit(cache=True)
 def _negamax(pos, mask, moves, alpha, beta, keys, vals, ctr, buf):
     """Score of (pos, mask) within [alpha, beta]; the player to move cannot win at once.
-    ctr = [nodes, max nodes (0: none), aborted]; buf [CELLS+1, 14]: per-ply move lists."""
-    ctr[0] += 1
-    if ctr[1] > 0 and ctr[0] > ctr[1]:
-        ctr[2] = 1
-        return 0
-    nxt = _safe_moves(pos, mask)
-    if nxt == 0:
-        return -((CELLS - moves) // 2)
-    if moves >= CELLS - 2:
-        return 0
-    lo = -((CELLS - 2 - moves) // 2)  # the opponent cannot win with its next stone
-    if alpha < lo:
-        alpha = lo
-        if alpha >= beta:
-            return alpha
-    hi = (CELLS - 1 - moves) // 2  # nor can we with ours
-    if beta > hi:
-        beta = hi
-        if alpha >= beta:
-            return beta
-    key = pos + mask
-    slot = key % TABLE_SIZE
-    v = np.int64(vals[slot])
-    if v != 0 and np.int64(keys[slot]) == (key & 0xFFFFFFFF):
-        s = (v & 0x7F) - 64
-        if v & _LOWER:
-            if alpha < s:
-                alpha = s
+    ctr = [nodes, max nodes (0: none), aborted]; buf [CELLS+1, 24]: the explicit stack, a
+    row per ply: 0-6 moves, 7-13 their order keys, then pos, mask, alpha, beta, key, slot,
+    the number of moves and the next one to try."""
+    root = moves
+    d = moves
+    state = 0  # 0: enter the node at d (pos, mask, alpha, beta); 1: its next move; 2: return v
+    v = 0
+    while True:
+        if state == 0:
+            ctr[0] += 1
+            if ctr[1] > 0 and ctr[0] > ctr[1]:
+                ctr[2] = 1
+                return 0
+            state = 2
+            nxt = _safe_moves(pos, mask)
+            if nxt == 0:
+                v = -((CELLS - d) // 2)
+                continue
+            if d >= CELLS - 2:
+                v = 0
+                continue
+            lo = -((CELLS - 2 - d) // 2)  # the opponent cannot win with its next stone
+            if alpha < lo:
+                alpha = lo
                 if alpha >= beta:
-                    return alpha
-        elif beta > s:
-            beta = s
-            if alpha >= beta:
-                return beta
-    # order: centre first, then by the number of winning cells the move creates (stable)
-    n = 0
-    for i in range(WIDTH):
-        col = WIDTH // 2 + (1 - 2 * (i % 2)) * ((i + 1) // 2)
-        mv = nxt & (COLUMN << (7 * col))
-        if mv:
-            sc = _popcount(_winning_cells(pos | mv, mask))
-            j = n
-            while j > 0 and buf[moves, 7 + j - 1] < sc:
-                buf[moves, j] = buf[moves, j - 1]
-                buf[moves, 7 + j] = buf[moves, 7 + j - 1]
-                j -= 1
-            buf[moves, j] = mv
-            buf[moves, 7 + j] = sc
-            n += 1
-    for i in range(n):
-        mv = buf[moves, i]
-        score = -_negamax(pos ^ mask, mask | mv, moves + 1, -beta, -alpha, keys, vals, ctr, buf)
-        if ctr[2]:
-            return 0
-        if score >= beta:
-            keys[slot] = np.uint32(key & 0xFFFFFFFF)
-            vals[slot] = np.uint8(_LOWER | (score + 64))
-            return score
-        if score > alpha:
-            alpha = score
-    keys[slot] = np.uint32(key & 0xFFFFFFFF)
-    vals[slot] = np.uint8(alpha + 64)
-    return alpha
+                    v = alpha
+                    continue
+            hi = (CELLS - 1 - d) // 2  # nor can we with ours
+            if beta > hi:
+                beta = hi
+                if alpha >= beta:
+                    v = beta
+                    continue
+            key = pos + mask
+            slot = key % TABLE_SIZE
+            t = np.int64(vals[slot])
+            if t != 0 and np.int64(keys[slot]) == (key & 0xFFFFFFFF):
+                s = (t & 0x7F) - 64
+                if t & _LOWER:
+                    if alpha < s:
+                        alpha = s
+                        if alpha >= beta:
+                            v = alpha
+                            continue
+                elif beta > s:
+                    beta = s
+                    if alpha >= beta:
+                        v = beta
+                        continue
+            # order: centre first, then by the number of winning cells the move creates
+            n = 0
+            for i in range(WIDTH):
+                col = WIDTH // 2 + (1 - 2 * (i % 2)) * ((i + 1) // 2)
+                mv = nxt & (COLUMN << (7 * col))
+                if mv:
+                    sc = _popcount(_winning_cells(pos | mv, mask))
+                    j = n
+                    while j > 0 and buf[d, 7 + j - 1] < sc:
+                        buf[d, j] = buf[d, j - 1]
+                        buf[d, 7 + j] = buf[d, 7 + j - 1]
+                        j -= 1
+                    buf[d, j] = mv
+                    buf[d, 7 + j] = sc
+                    n += 1
+            buf[d, 14] = pos
+            buf[d, 15] = mask
+            buf[d, 16] = alpha
+            buf[d, 17] = beta
+            buf[d, 18] = key
+            buf[d, 19] = slot
+            buf[d, 20] = n
+            buf[d, 21] = 0
+            state = 1
+        elif state == 1:
+            i = buf[d, 21]
+            if i < buf[d, 20]:
+                buf[d, 21] = i + 1
+                pos = buf[d, 14] ^ buf[d, 15]
+                mask = buf[d, 15] | buf[d, i]
+                alpha = -buf[d, 17]
+                beta = -buf[d, 16]
+                d += 1
+                state = 0
+            else:  # no move reached alpha: an upper bound
+                v = buf[d, 16]
+                keys[buf[d, 19]] = np.uint32(buf[d, 18] & 0xFFFFFFFF)
+                vals[buf[d, 19]] = np.uint8(v + 64)
+                state = 2
+        else:
+            if d == root:
+                return v
+            d -= 1
+            score = -v
+            if score >= buf[d, 17]:  # a cut: a lower bound
+                keys[buf[d, 19]] = np.uint32(buf[d, 18] & 0xFFFFFFFF)
+                vals[buf[d, 19]] = np.uint8(_LOWER | (score + 64))
+                v = score
+            else:
+                if score > buf[d, 16]:
+                    buf[d, 16] = score
+                state = 1
 
 
 @njit(cache=True)
@@ -200,7 +240,7 @@ def _solve_one(pos, mask, keys, vals, ctr, buf):
 def _solve_batch(states, max_nodes, keys, vals, nodes):
     out = np.empty(states.shape[0], np.int32)
     ctr = np.zeros(3, np.int64)
-    buf = np.zeros((CELLS + 1, 14), np.int64)
+    buf = np.zeros((CELLS + 1, 24), np.int64)
     for i in range(states.shape[0]):
         ctr[0], ctr[1], ctr[2] = 0, max_nodes, 0
         out[i] = _solve_one(states[i, c4.CUR], states[i, c4.ALL], keys, vals, ctr, buf)
@@ -216,7 +256,7 @@ def _move_scores(pos, mask, max_nodes, keys, vals):
     moves = _popcount(mask)
     wins = _winning_cells(pos, mask)
     ctr = np.zeros(3, np.int64)
-    buf = np.zeros((CELLS + 1, 14), np.int64)
+    buf = np.zeros((CELLS + 1, 24), np.int64)
     for col in range(WIDTH):
         mv = _playable(mask) & (COLUMN << (7 * col))
         if mv == 0:
@@ -239,7 +279,9 @@ def table() -> tuple[np.ndarray, np.ndarray]:
     """The shared transposition table (keys [TABLE_SIZE] uint32, values uint8), made on first use."""
     global _table
     if _table is None:
-        _table = (np.zeros(TABLE_SIZE, np.uint32), np.zeros(TABLE_SIZE, np.uint8))
+        keys, vals = np.empty(TABLE_SIZE, np.uint32), np.empty(TABLE_SIZE, np.uint8)
+        keys[:], vals[:] = 0, 0  # written now: the memory is committed before any timing
+        _table = (keys, vals)
     return _table
 
 

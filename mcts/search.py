@@ -131,12 +131,19 @@ class Searcher:
             max_kept = 0
         advance_roots(self.tree, np.asarray(actions, np.int64), next_states, max_kept)
 
-    def run(self, add_noise: bool = False) -> SearchResult:
+    def run(self, add_noise: bool = False, simulations: int | None = None) -> SearchResult:
         """Run config.simulations simulations in every tree and return the root statistics.
 
         add_noise: explore as self-play does, with Dirichlet noise in the root's priors (PUCT)
-        or Gumbel noise in its choice of actions (Gumbel); without, the search plays its best."""
+        or Gumbel noise in its choice of actions (Gumbel); without, the search plays its best.
+        simulations: this many instead (at most config.simulations, which the trees are sized
+        for), for this call only: a playout cap's fast moves (the config is never changed)."""
         t, cfg, game = self.tree, self.config, self.game
+        if simulations is None:
+            simulations = cfg.simulations
+        elif not 0 <= simulations <= cfg.simulations:
+            raise ValueError(f"a search of {cfg.simulations} simulations cannot run "
+                             f"{simulations}")
         self._expand_unexpanded_roots()
         live = t.root["status"] != TERMINAL
         if add_noise and cfg.method == "puct" and cfg.dirichlet_fraction > 0:
@@ -146,21 +153,19 @@ class Searcher:
                 t.prior[:, 0])
         if cfg.method == "gumbel":
             gumbel_score, table = policies.gumbel_setup(
-                t.prior[:, 0], t.legal[:, 0], cfg.gumbel_considered, cfg.simulations,
+                t.prior[:, 0], t.legal[:, 0], cfg.gumbel_considered, simulations,
                 self.rng if add_noise else None)
         else:
             gumbel_score = np.zeros((t.batch, game.num_actions), np.float32)
             table = np.zeros((t.batch, 1), np.int32)
-        remaining = np.where(live, cfg.simulations, 0).astype(np.int64)
-        if len(self._walks[0].tree) < t.batch * cfg.leaves_per_tree:  # the config was changed
-            self._walks = self._new_walks()
+        remaining = np.where(live, simulations, 0).astype(np.int64)
         done, walks = self._walks
         done.count[:] = 0
         settings = (kernel_settings(cfg), gumbel_score, table)
         args = (t, done, walks, remaining, *self._no_leaves, *settings)
         if isinstance(self.evaluate, (RolloutEvaluator, UniformEvaluator)):
             self._search_with_rollouts(args)
-            return self._result(gumbel_score)
+            return self._result(gumbel_score, simulations)
         step_kernel = self._kernel(step, args)
         n_walks, n_new = step_kernel(*args)
         while n_walks > 0:  # select -> play and evaluate the new leaves -> settle and select
@@ -172,7 +177,7 @@ class Searcher:
             n_walks, n_new = step_kernel(  # one kernel: settle `done`, then the next walks
                 t, done, walks, remaining, np.ascontiguousarray(masks, np.bool_),
                 np.ascontiguousarray(outcomes, np.int8), priors, values, *settings)
-        return self._result(gumbel_score)
+        return self._result(gumbel_score, simulations)
 
     def _kernel(self, kernel, args, functions=()):
         """kernel's machine code for the types of args followed by `functions` (numba types of
@@ -218,13 +223,13 @@ class Searcher:
             priors[live], values[live] = self.evaluate(states[live], masks[live])
         return priors, values
 
-    def _result(self, gumbel_score) -> SearchResult:
+    def _result(self, gumbel_score, simulations: int) -> SearchResult:
         t, cfg = self.tree, self.config
         visits, proven_child = t.edge_visits[:, 0], t.edge_proven[:, 0]
         root_visits, root_value = t.root["visits"], t.root["value"]
         value = np.where(root_visits > 0, -root_value / np.maximum(root_visits, 1),
                          0.0).astype(np.float32)
-        if cfg.simulations == 0:  # the evaluator's own choice
+        if simulations == 0:  # the evaluator's own choice
             policy = t.prior[:, 0].copy()
             action = policy.argmax(axis=1)
         elif cfg.method == "gumbel":
@@ -238,7 +243,7 @@ class Searcher:
             total = visits.sum(axis=1, keepdims=True)
             policy = (visits / np.maximum(total, 1)).astype(np.float32)
             action = visits.argmax(axis=1)
-        if cfg.solver and cfg.simulations > 0:
+        if cfg.solver and simulations > 0:
             policy = policies.respect_proofs(policy, proven_child)
         wins = proven_child == 1
         action = np.where(wins.any(axis=1), wins.argmax(axis=1), action).astype(np.int64)

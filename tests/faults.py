@@ -9,8 +9,13 @@ with the fault that the JSON object SPEC describes:
                                         matches the regex R, once the temporary file is written,
                                         cut to the fraction F of its length, and not yet renamed
     {"write": R, "nth": N, "errno": E}  that write fails with OSError(E) (see WriteFault)
+    "generation": G                     (with a phase or a write) count the entries or writes
+                                        of generation G only (the generation the run works on)
     "marker": FILE                      (with any of them) append each phase entered to FILE, to
-                                        report where a kill landed
+                                        report where a kill landed, and "fired: ..." right
+                                        before the fault kills (the test checks that it did)
+    "inference": {"bf16": B, "channels_last": C}  (with any) use these inference settings
+                                        instead of timing them (runs that must match exactly)
 """
 from __future__ import annotations
 
@@ -36,11 +41,14 @@ GEN_CKPT = re.compile(r"^gen_(\d{4})\.ckpt$")
 # a temporary file of engine.checkpoint.atomic_write: .NAME.XXXXXXXX.tmp
 TMP = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp$")
 REAL = {".": re.compile(r"^(config\.json|state\.json|inference\.json|best\.ckpt|candidate\.ckpt"
-                        r"|metrics\.jsonl|lock)$"),
+                        r"|candidate\.pending\.ckpt|metrics\.jsonl|probe_reference\.npy|lock)$"),
         "checkpoints": GEN_CKPT, "replay": SHARD, "tb": re.compile(r"^events\.out\.tfevents\.")}
 
 
-def sigkill() -> None:
+def sigkill(fired: str = "") -> None:
+    """SIGKILL this process; with `fired`, first mark that the fault fired (and where)."""
+    if fired:
+        mark(f"fired: {fired}")
     os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -49,9 +57,11 @@ class WriteFault:
     it as the OS would (EACCES when the temporary file is created, others when its data is
     synced); without, cut the written temporary file to the fraction `cut` and SIGKILL."""
 
-    def __init__(self, pattern: str, nth: int = 1, errno: int | None = None, cut: float = 0.5):
+    def __init__(self, pattern: str, nth: int = 1, errno: int | None = None, cut: float = 0.5,
+                 generation: int | None = None):
         self.pattern, self.nth, self.errno, self.cut = re.compile(pattern), nth, errno, cut
-        self.seen, self.fd = 0, None
+        self.generation = generation  # count the writes of this generation only
+        self.seen, self.fd, self.name = 0, None, None
         self.real_mkstemp, self.real_fsync = tempfile.mkstemp, os.fsync
 
     def install(self, setattr=setattr) -> None:
@@ -61,10 +71,11 @@ class WriteFault:
 
     def mkstemp(self, *args, **kwargs):
         name = (kwargs.get("prefix") or "")[1:-1]  # atomic_write's prefix is ".NAME."
-        if self.pattern.fullmatch(name):
+        if self.pattern.fullmatch(name) and self.generation in (None, _generation[0]):
             self.seen += 1
             if self.seen == self.nth:
                 mark(f"writing {name}")
+                self.name = name
                 if self.errno == errno.EACCES:
                     raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
                 self.fd, tmp = self.real_mkstemp(*args, **kwargs)
@@ -78,11 +89,12 @@ class WriteFault:
         if self.errno:
             raise OSError(self.errno, os.strerror(self.errno))
         os.ftruncate(fd, int(os.fstat(fd).st_size * self.cut))
-        sigkill()
+        sigkill(f"writing {self.name} in generation {_generation[0]}")
 
 
 _marker: Path | None = None
 _entries: dict = {}
+_generation = [0]  # the generation the pipeline works on (0: before the first)
 
 
 def mark(text: str) -> None:
@@ -102,9 +114,25 @@ def _phase_points():
 
 def _enter(phase: str, spec: dict) -> None:
     mark(phase)
+    if spec.get("generation") not in (None, _generation[0]):
+        return
     _entries[phase] = _entries.get(phase, 0) + 1
     if spec.get("phase") == phase and _entries[phase] == spec["nth"]:
-        threading.Timer(spec["delay"], sigkill).start()
+        threading.Timer(spec["delay"], sigkill,
+                        [f"{phase} (entry {spec['nth']}) + {spec['delay']:.3f} s, in "
+                         f"generation {_generation[0]}"]).start()
+
+
+def _track_generation() -> None:
+    """Keep _generation up to date: Pipeline._generation(loop, state, ...) makes generation
+    state.generation + 1."""
+    from engine import pipeline
+    real = pipeline.Pipeline._generation
+
+    def generation(self, loop, state, *args, **kwargs):
+        _generation[0] = state.generation + 1
+        return real(self, loop, state, *args, **kwargs)
+    pipeline.Pipeline._generation = functools.wraps(real)(generation)
 
 
 def install(spec: dict) -> None:
@@ -121,13 +149,44 @@ def install(spec: dict) -> None:
             mark(f"after {p}")
             return result
         setattr(owner, name, functools.wraps(getattr(owner, name))(wrapper))
+    _track_generation()
     if "write" in spec:
-        WriteFault(spec["write"], spec["nth"], spec.get("errno"), spec.get("cut", 0.5)).install()
+        WriteFault(spec["write"], spec["nth"], spec.get("errno"), spec.get("cut", 0.5),
+                   spec.get("generation")).install()
+    if "inference" in spec:
+        pin_inference(**spec["inference"])
+
+
+def pin_inference(bf16: bool = False, channels_last: bool = False) -> None:
+    """Make `train` run its network with these settings, on one thread, instead of the
+    fastest it measures (the measurement may choose differently from one start to the next)."""
+    import torch
+
+    from engine import pipeline
+    from engine.network import InferenceSettings
+
+    def pinned(net, game, batch, thread_counts=(), device="cpu"):
+        torch.set_num_threads(1)
+        settings = InferenceSettings(channels_last, bf16, 1, device=device)
+        settings.prepare(net.eval())
+        return settings
+    pipeline.choose_inference = pinned
+
+
+def marks(marker: Path) -> list[str]:
+    return marker.read_text().splitlines() if marker.exists() else []
 
 
 def last_mark(marker: Path) -> str:
-    lines = marker.read_text().splitlines() if marker.exists() else []
+    """The last phase entered (or left) before the process died."""
+    lines = [line for line in marks(marker) if not line.startswith("fired: ")]
     return lines[-1] if lines else "before startup"
+
+
+def fired(marker: Path) -> str | None:
+    """Where the fault fired ("fired: WHERE" marked right before the kill), or None."""
+    lines = [line for line in marks(marker) if line.startswith("fired: ")]
+    return lines[-1][len("fired: "):] if lines else None
 
 
 def check_run_dir(run_dir: Path, game: str = "tictactoe") -> RunState:
@@ -150,13 +209,18 @@ def check_run_dir(run_dir: Path, game: str = "tictactoe") -> RunState:
             assert not match or ckpt.generation == int(match.group(1)), path
     for gen in range(1, state.generation + 1):
         assert (run_dir / "checkpoints" / f"gen_{gen:04d}.ckpt").exists(), gen
-    positions = 0
+    positions, numbers = 0, []
     for path in run_dir.glob("replay/shard_*.npz"):
         with np.load(path) as data:
             assert len(data["states"]) == len(data["policies"]) == len(data["values"]) > 0
             if int(SHARD.match(path.name).group(1)) < state.replay_shards:
                 positions += len(data["values"])
-    assert positions == state.positions, (positions, state)
+                numbers.append(int(SHARD.match(path.name).group(1)))
+    if sorted(numbers) == list(range(state.replay_shards)):  # none outside the window yet
+        assert positions == state.positions_trained == state.positions, (positions, state)
+    else:  # the oldest were pruned: the rest are the last shards, and fewer positions
+        assert sorted(numbers) == list(range(min(numbers), state.replay_shards)), numbers
+        assert positions < state.positions_trained, (positions, state)
     if (run_dir / "metrics.jsonl").exists():
         lines = (run_dir / "metrics.jsonl").read_text().splitlines()
         records = []

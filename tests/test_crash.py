@@ -2,8 +2,10 @@
 writes that fail with a full disk or without permission.
 
 Each kill trial starts `python tests/faults.py SPEC train ...` (engine.cli.main with a fault) on
-one run directory, lets it kill itself in its phase (or kills it from outside), checks what it
-left, and starts the next trial on the same directory, so every trial is also a resume.
+one run directory, lets it kill itself in its phase (or kills it from outside), checks that the
+fault fired where it was aimed and what the run left, and starts the next trial on the same
+directory, so every trial is also a resume. A run killed at random points and resumed must end
+as the same run never killed.
 """
 import errno
 import json
@@ -17,11 +19,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
+import games
 from engine.checkpoint import load_checkpoint
 from engine.cli import main
+from engine.config import load_config
 from engine.pipeline import RunState
-from faults import PHASES, WriteFault, check_run_dir, last_mark
+from engine.replay import SHARD, ReplayBuffer
+from faults import PHASES, WriteFault, check_run_dir, fired, last_mark
 from test_pipeline import ROOT, TINY, read_metrics
 
 GAMES_PER_GENERATION = 16  # TINY's
@@ -29,13 +35,13 @@ GAMES_PER_GENERATION = 16  # TINY's
 # promotion and rating phases really run
 CONFIG = TINY + ["arena.gate=sprt", "arena.elo0=-100", "arena.elo1=-50"]
 WRITES = {"config": r"config\.json", "shard": r"shard_\d{6}\.npz",
-          "checkpoint": r"gen_\d{4}\.ckpt|candidate\.ckpt", "promotion": r"best\.ckpt",
+          "checkpoint": r"gen_\d{4}\.ckpt|candidate\.pending\.ckpt", "promotion": r"best\.ckpt",
           "state": r"state\.json"}
 DELAYS = {"selfplay": 0.4, "train": 0.05, "checkpoint": 0.01, "gate": 0.05, "rating": 0.05}
 
 
-def train_args(run_dir: Path, generations: int = 10000) -> list[str]:
-    sets = [arg for s in CONFIG for arg in ("--set", s)]
+def train_args(run_dir: Path, generations: int = 10000, config: list[str] = CONFIG) -> list[str]:
+    sets = [arg for s in config for arg in ("--set", s)]
     return ["train", "--game", "tictactoe", "--run-dir", str(run_dir),
             "--generations", str(generations), *sets]
 
@@ -78,11 +84,28 @@ def check_resumed(before: RunState, after: RunState, log: Path) -> None:
 
 
 def ahead_of_state(run_dir: Path, state: RunState) -> bool:
-    """Whether best.ckpt or candidate.ckpt holds a network of a generation that is not
+    """Whether best.ckpt or candidate.pending.ckpt holds a network of a generation that is not
     complete: written before a kill that came before the generation's state.json."""
-    best, candidate = (run_dir / "best.ckpt", run_dir / "candidate.ckpt")
+    best, pending, candidate = (run_dir / name for name in (
+        "best.ckpt", "candidate.pending.ckpt", "candidate.ckpt"))
+    if candidate.exists():  # never ahead (the latter: killed between state.json and the rename)
+        assert load_checkpoint(candidate).generation in (state.generation, state.generation - 1)
     return ((best.exists() and load_checkpoint(best).generation > state.best_generation)
-            or (candidate.exists() and load_checkpoint(candidate).generation > state.generation))
+            or (pending.exists() and load_checkpoint(pending).generation > state.generation))
+
+
+def check_fired(target: str, spec: dict, marker: Path, log: Path) -> None:
+    """The fault of `spec` killed the process where it was aimed: in the phase it timed, or in
+    the write of a file of the target's pattern (an outside kill is the test's own)."""
+    where = fired(marker)
+    if target == "outside":
+        assert where is None, where
+        return
+    generation = str(spec.get("generation", r"\d+"))
+    aim = (f"writing ({spec['write']})" if "write" in spec else
+           re.escape(f"{spec['phase']} (entry {spec['nth']})") + r" \+ [\d.]+ s,")
+    assert where and re.fullmatch(f"{aim} in generation {generation}", where), (
+        target, where, log.read_text()[-3000:])
 
 
 def kill_trials(run_dir: Path, targets: list[str], seed: int) -> list[dict]:
@@ -92,14 +115,17 @@ def kill_trials(run_dir: Path, targets: list[str], seed: int) -> list[dict]:
     before, rows = RunState(), []
     for i, target in enumerate(targets):
         marker, log = run_dir.parent / f"marker{i}", run_dir.parent / f"log{i}"
-        process = start(fault_spec(target, rng, marker), train_args(run_dir), log)
+        spec = fault_spec(target, rng, marker)
+        process = start(spec, train_args(run_dir), log)
         try:
             # an outside kill lands at a random time from startup (about 5 s) to a few gens in
             process.wait(timeout=float(rng.uniform(1, 12)) if target == "outside" else 180)
         except subprocess.TimeoutExpired:
             process.send_signal(signal.SIGKILL)
             process.wait()
+            assert target == "outside", f"the {target} fault did not fire within 180 s"
         assert process.returncode == -signal.SIGKILL, (target, log.read_text()[-3000:])
+        check_fired(target, spec, marker, log)
         after = check_run_dir(run_dir)
         check_resumed(before, after, log)
         rows.append({"target": target, "landed": last_mark(marker),
@@ -147,6 +173,109 @@ def test_kills_in_every_phase_leave_a_run_that_resumes(tmp_path):
     for row in rows:
         print(row)
     print(report(rows))
+
+
+# ---- a resume that changes nothing --------------------------------------------------------------
+
+# One self-play process, each generation's games played from its own seed (with carry_over, the
+# games in flight when a run is killed are lost: a resumed run plays others), a window that fills
+# and drops its oldest shards within the run, the network run in fp32 on one thread (the
+# measured choice may differ between starts).
+SAME = TINY + ["pipeline.workers=1", "selfplay.carry_over=false", "replay.window_min=100",
+               "replay.window_max=250"]
+PINNED = {"inference": {"bf16": False, "channels_last": False}}
+
+
+def equal_tensors(a, b) -> bool:
+    """Whether two nested dicts and lists of tensors (a state dict) are equal, bit for bit."""
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.shape == b.shape and torch.equal(a, b)
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(equal_tensors(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(equal_tensors(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def tensorboard_steps(run_dir: Path) -> Counter:
+    """(tag, step) -> how many times it was logged, over all of a run's TensorBoard files."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    logged = Counter()
+    for path in (run_dir / "tb").iterdir():
+        for event in EventFileLoader(str(path)).Load():
+            for value in event.summary.value:
+                logged[value.tag, event.step] += 1
+    return logged
+
+
+def check_same_run(killed: Path, unkilled: Path) -> RunState:
+    """Both runs hold the same state (but time), replay shards and window, checkpoints (weights
+    and optimizer), metrics (but timings) and TensorBoard scalars (each logged once)."""
+    state, expected = (RunState.load(d / "state.json") for d in (killed, unkilled))
+    assert {**state.__dict__, "minutes": 0} == {**expected.__dict__, "minutes": 0}
+    shards, unkilled_shards = (sorted(p.name for p in (d / "replay").iterdir()
+                                      if SHARD.match(p.name)) for d in (killed, unkilled))
+    assert shards == unkilled_shards
+    assert shards[0] != "shard_000000.npz"  # the window did drop its oldest shards
+    game, cfg = games.get("tictactoe"), load_config("tictactoe", overrides=SAME).replay
+    replays = [ReplayBuffer(game, cfg, d / "replay", state.replay_shards,
+                            state.positions_trained) for d in (killed, unkilled)]
+    for replay in replays:
+        assert replay.total_positions == state.positions_trained
+        assert len(replay) == replay.window == min(cfg.window_max, cfg.window_min + int(
+            cfg.window_growth * (state.positions_trained - cfg.window_min)))
+    for name in ("states", "policies", "values"):
+        assert np.array_equal(getattr(replays[0], name), getattr(replays[1], name)), name
+    names = sorted(p.name for p in (unkilled / "checkpoints").iterdir())
+    assert names == sorted(p.name for p in (killed / "checkpoints").iterdir())
+    assert len(names) == state.generation + 1
+    for name in [f"checkpoints/{n}" for n in names] + ["best.ckpt", "candidate.ckpt"]:
+        a, b = (load_checkpoint(d / name, "tictactoe") for d in (killed, unkilled))
+        assert a.generation == b.generation, name
+        assert equal_tensors(a.weights, b.weights), name
+        assert equal_tensors(a.optimizer, b.optimizer), name
+    assert not (killed / "candidate.pending.ckpt").exists()
+    timings = re.compile(r"seconds|_per_s|minutes")
+    records = [[{k: v for k, v in r.items() if not timings.search(k)} for r in read_metrics(d)]
+               for d in (killed, unkilled)]
+    assert records[0] == records[1]
+    logged = tensorboard_steps(killed)
+    assert set(logged.values()) == {1}, [k for k, n in logged.items() if n > 1]
+    assert logged.keys() == tensorboard_steps(unkilled).keys()
+    return state
+
+
+@pytest.mark.parametrize("kills, generations", [
+    (2, 5), pytest.param(8, 20, marks=pytest.mark.slow)])
+def test_a_run_killed_at_random_points_and_resumed_ends_as_the_unkilled_run(tmp_path, kills,
+                                                                          generations):
+    """A kill while the new run's config is written, then `kills` kills in random phases: in
+    generations 2 and 4 (the resume from 3 finds the window's oldest shards dropped), or each
+    one or two generations after the one its trial resumed from; then a run to the end of the
+    budget: the same run as one never killed."""
+    rng = np.random.default_rng(kills)
+    unkilled, killed = tmp_path / "unkilled", tmp_path / "killed"
+    process = start(PINNED, train_args(unkilled, generations, SAME), tmp_path / "log")
+    assert process.wait(timeout=600) == 0, (tmp_path / "log").read_text()[-3000:]
+    before = RunState()
+    for i, target in enumerate(["config", *rng.choice(PHASES, kills)]):
+        marker, log = tmp_path / f"marker{i}", tmp_path / f"log{i}"
+        spec = {**fault_spec(str(target), rng, marker), **PINNED}
+        if target != "config":  # the first entry (or checkpoint write) of that generation
+            spec.update(generation=2 * i if kills == 2 else
+                        before.generation + int(rng.integers(1, 3)),
+                        nth=spec["nth"] if target == "checkpoint" and "write" in spec else 1)
+        process = start(spec, train_args(killed, generations, SAME), log)
+        assert process.wait(timeout=300) == -signal.SIGKILL, (target, log.read_text()[-3000:])
+        check_fired(str(target), spec, marker, log)
+        after = check_run_dir(killed)
+        check_resumed(before, after, log)
+        before = after
+    assert 3 <= before.generation < generations
+    process = start(PINNED, train_args(killed, generations, SAME), tmp_path / "final")
+    assert process.wait(timeout=600) == 0, (tmp_path / "final").read_text()[-3000:]
+    check_resumed(before, check_run_dir(killed), tmp_path / "final")
+    assert check_same_run(killed, unkilled).generation == generations
 
 
 # ---- failed writes -------------------------------------------------------------------------------

@@ -283,6 +283,19 @@ def test_visits_add_up_to_the_simulations(method, leaves, solver):
         check_tree(searcher.tree, b, solver)
 
 
+def test_a_search_of_fewer_simulations_runs_for_one_call_and_changes_no_setting():
+    searcher, full = rollout_search(C4, POSITIONS, simulations=97, reuse_tree=False)
+    config = searcher.config
+    searcher.set_roots(np.stack([C4.position(p) for p in POSITIONS]))
+    fast = searcher.run(simulations=5)  # a playout cap's fast move
+    assert fast.visits.sum(axis=1).tolist() == [5] * len(POSITIONS)
+    raw = searcher.run(simulations=0)  # the evaluator's own choice: the priors
+    assert np.array_equal(raw.policy, searcher.tree.prior[:, 0])
+    assert searcher.config is config
+    with pytest.raises(ValueError, match="97 simulations cannot run 98"):
+        searcher.run(simulations=98)  # the trees are sized for 97
+
+
 def advance_and_check(searcher, positions, first, actions):
     """Advance every tree by actions; check what each kept; run again; check the counts."""
     t, sims = searcher.tree, searcher.config.simulations

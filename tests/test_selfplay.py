@@ -1,4 +1,6 @@
 """Self-play's raw game records, and the alphazero learner's training targets."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -86,6 +88,55 @@ def test_a_stream_keeps_its_batch_full_and_carries_unfinished_games_over():
         assert np.all(trajectory.values[~first_player] == -record.result)
     play_games(GAME, exact, SEARCH, cfg, 48, seed=1)
     assert np.mean(carried.batches) > np.mean(exact.batches)
+
+
+class FirstPlayerLost:
+    """Uniform priors; value -0.9 wherever the first player is to move, +0.9 for the second:
+    the first player's searches see it lost."""
+
+    def __call__(self, states, masks):
+        priors, _ = UniformEvaluator()(states, masks)
+        return priors, np.where(GAME.to_play(states) == 0, -0.9, 0.9).astype(np.float32)
+
+
+def test_a_player_whose_value_falls_below_the_threshold_resigns_and_is_labelled_lost():
+    cfg = SelfPlayConfig(games_in_parallel=8, resign_threshold=-0.5, resign_playthrough=0.0)
+    records, stats = play_games(GAME, FirstPlayerLost(), SEARCH, cfg, 8, seed=0)
+    assert stats.resigned == len(records) == 8
+    for record in records:  # resigned after its first move, and lost
+        assert record.resigned and len(record.actions) == 1 and record.result == -1.0
+        assert GAME.outcome(record.final_state) == games.ONGOING
+    for trajectory in AlphaZero(0.0).label(records, None)[0]:
+        assert np.all(trajectory.values == -1.0)  # the resigner's positions: lost
+    # without resignation no game ends before its result
+    records, stats = play_games(GAME, FirstPlayerLost(), SEARCH,
+                                dataclasses.replace(cfg, resign_threshold=-1.0), 8, seed=0)
+    assert stats.resigned == 0 and not any(r.resigned for r in records)
+    # games played through to check the threshold: none resigned, each would-be resignation
+    # that the first player did not lose counted false
+    records, stats = play_games(GAME, FirstPlayerLost(), SEARCH,
+                                dataclasses.replace(cfg, resign_playthrough=1.0), 8, seed=0)
+    assert stats.resigned == 0 and stats.playthroughs == 8
+    assert all(GAME.outcome(r.final_state) != games.ONGOING for r in records)
+    assert stats.false_resigns == sum(r.result != -1.0 for r in records)
+
+
+def test_a_playout_cap_searches_the_other_moves_fast_and_trains_on_full_ones_only():
+    search = dataclasses.replace(SEARCH, reuse_tree=False)  # each move's visits its own
+    cfg = SelfPlayConfig(games_in_parallel=8, temperature_moves=9, playout_cap_fraction=0.25,
+                         fast_simulations=2)
+    stream = SelfPlayStream(GAME, UniformEvaluator(), search, cfg, batch=8, seed=4)
+    records, stats = stream.play(32, carry_over=False)  # a draw per step, for the batch
+    full = np.concatenate([r.full for r in records])
+    assert 0 < full.sum() < 0.6 * len(full)  # about a quarter of the moves searched fully
+    assert stats.moves == len(full) and stats.positions == full.sum()
+    policies = np.concatenate([r.policies for r in records])
+    visited = (policies > 0).sum(axis=1)
+    assert visited[~full].max() <= 2 < visited[full].max()  # 2 simulations, or 32
+    trajectories, _ = AlphaZero(0.0).label(records, None)
+    assert sum(len(t.values) for t in trajectories) == full.sum()
+    assert np.array_equal(np.concatenate([t.policies for t in trajectories]), policies[full])
+    assert stream.searcher.config is search  # the fast searches changed no shared setting
 
 
 def stones(state) -> int:

@@ -21,7 +21,7 @@ from engine.learners import LearnerError, one_hot, searched
 from engine.selfplay import GameRecord, Trajectory
 from games import Game
 
-HINT_NODES = 200_000  # the solver's node budget per hinted position
+HINT_NODES = 20_000  # the solver's node budget per hinted position (early positions: unsettled)
 TEACHER_BATCH = 64  # positions the teacher searches at once (its trees' memory)
 
 

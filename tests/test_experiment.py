@@ -1,0 +1,130 @@
+"""A tiny experiment end to end on tic-tac-toe: every arm produces data, the report's tables
+and plots exist, the CSV loads, a second run resumes without redoing anything; bad experiment
+files are refused before anything is written."""
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+ARMS = {"alphazero": 'kind = "alphazero"',
+        "star": 'kind = "star"\nrationalize = true',
+        "no_critic": 'kind = "no_critic"',
+        "noisy": 'kind = "noisy_critic"\nflip_probability = 0.2',
+        "proxy": 'kind = "proxy_critic"'}
+
+TINY = """game = "tictactoe"
+seeds = [0]
+evaluations = 800
+round_robin_generations = 3
+round_robin_games = 4
+[base.selfplay]
+games_per_generation = 16
+games_in_parallel = 16
+random_opening_moves = 0
+[base.search]
+simulations = 8
+[base.trainer]
+steps_per_generation = 5
+batch_size = 32
+[base.replay]
+window_min = 200
+[base.arena]
+rating_every = 1000
+[base.pipeline]
+workers = 1
+threads = 1
+"""
+
+
+def experiment_file(tmp_path, arms=ARMS, head=TINY):
+    text = head + "".join(f"[arms.{name}.learner]\n{body}\n" for name, body in arms.items())
+    path = tmp_path / "tiny.toml"
+    path.write_text(text)
+    return path
+
+
+def zeroplay(*args):
+    return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True,
+                          text=True, timeout=900)
+
+
+def test_a_tiny_experiment_reports_every_arm(tmp_path):
+    path, root = experiment_file(tmp_path), tmp_path / "exp"
+    done = zeroplay("experiment", str(path), "--dir", str(root), "--quiet")
+    assert done.returncode == 0, done.stderr
+    for arm in ARMS:
+        state = json.loads((root / "runs" / arm / "seed_0" / "state.json").read_text())
+        assert state["generation"] >= 1 and state["evaluations"] >= 800
+    report = (root / "report.md").read_text()
+    for arm in ARMS:
+        assert f"| {arm} | 1 |" in report
+    for title in ("Final strength", "Strength at equal compute", "Strength at equal games",
+                  "Strength at equal gradient steps", "Non-transitivity", "predictions"):
+        assert title in report
+    for png in ("curves_by_evaluations.png", "strength_by_games.png", "strength_by_steps.png",
+                "proxy_vs_kl.png"):
+        assert (root / png).read_bytes()[:4] == b"\x89PNG"
+    with open(root / "points.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["arm"] for r in rows} == set(ARMS)
+    assert all(0.0 <= float(r["strength"]) <= 1.0 for r in rows)
+    assert all(float(r["evaluations_total"]) > 0 for r in rows)
+    # a second call resumes: every run's budget is spent, nothing is played again
+    before = {p: p.stat().st_mtime_ns for p in (root / "runs").rglob("state.json")}
+    again = zeroplay("experiment", str(path), "--dir", str(root), "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert before == {p: p.stat().st_mtime_ns for p in (root / "runs").rglob("state.json")}
+
+
+@pytest.mark.parametrize("arms, head, message", [
+    ({"x": 'kind = "bogus"'}, TINY, "learner.kind"),
+    ({"x": 'kind = "alphazero"\nflip_probability = 0.1'}, TINY, "flip_probability"),
+    ({"x": 'kind = "noisy_critic"\nflip_probability = 1.5'}, TINY, "flip_probability"),
+    ({"x": 'kind = "alphazero"'}, TINY.replace("seeds = [0]", "seeds = [0, 0]"), "seeds"),
+    ({"x": 'kind = "alphazero"'}, TINY + "[base.pipeline.x]\n", "pipeline"),
+])
+def test_bad_experiments_are_refused_with_one_line_and_nothing_written(tmp_path, arms, head,
+                                                                        message):
+    root = tmp_path / "exp"
+    done = zeroplay("experiment", str(experiment_file(tmp_path, arms, head)), "--dir", str(root))
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in done.stderr
+    assert not root.exists()
+
+
+def test_a_warm_start_begins_from_the_checkpoint_and_measures_kl_from_it(tmp_path):
+    import numpy as np
+    import torch
+
+    import games
+    from engine.checkpoint import load_checkpoint
+    from engine.config import load_config
+    from engine.pipeline import Pipeline
+    from engine.players import resolve_checkpoint
+
+    game = games.get("tictactoe")
+    builtin = load_checkpoint(resolve_checkpoint("builtin", game), "tictactoe").weights
+    tiny = ["pipeline.generations=1", "pipeline.workers=1", "pipeline.threads=1",
+            "selfplay.games_per_generation=16", "selfplay.games_in_parallel=16",
+            "search.simulations=8", "trainer.steps_per_generation=2", "replay.window_min=50",
+            "arena.rating_every=1000", "pipeline.init_checkpoint='builtin'"]
+    run = tmp_path / "warm"
+    Pipeline(load_config("tictactoe", overrides=tiny), run, quiet=True).run()
+    start = load_checkpoint(run / "checkpoints" / "gen_0000.ckpt", "tictactoe").weights
+    assert all(torch.equal(start[k], builtin[k]) for k in builtin)
+    from engine.network import NetworkEvaluator, build_network
+    from engine.strength import probe
+
+    net = build_network(game, load_config("tictactoe").network)
+    net.load_state_dict(builtin)
+    expected, _ = NetworkEvaluator(net, game)(probe("tictactoe").states, probe("tictactoe").masks)
+    # the KL is measured from the warm start's policy
+    np.testing.assert_allclose(np.load(run / "probe_reference.npy"), expected, atol=1e-4)
+    refused = zeroplay("train", "--game", "tictactoe", "--run-dir", str(tmp_path / "bad"),
+                       *[f"--set={o}" for o in tiny], "--set=network.blocks=3")
+    assert refused.returncode != 0 and "network of another shape" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "bad").exists()

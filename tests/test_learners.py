@@ -1,0 +1,171 @@
+"""Learners: each turns the same raw game records into the targets its critic allows; the
+search can be kept blind to the games' results; bad learner settings are refused."""
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+import games
+from engine.config import ConfigError, SelfPlayConfig, load_config
+from engine.learners import LearnerError, make_learner
+from engine.learners.alphazero import AlphaZero
+from engine.learners.no_critic import NoCritic
+from engine.learners.noisy_critic import NoisyCritic
+from engine.learners.star import Star
+from engine.selfplay import play_games
+from engine.strength import tictactoe_optimal
+from engine.trainer import losses
+from mcts import UNKNOWN, RolloutEvaluator, Searcher, SearchConfig, UniformEvaluator
+
+GAME = games.get("tictactoe")
+
+
+@pytest.fixture(scope="module")
+def records():
+    cfg = SelfPlayConfig(games_in_parallel=16, temperature_moves=9)
+    recs, _ = play_games(GAME, RolloutEvaluator(GAME, 1, seed=3), SearchConfig(simulations=24),
+                         cfg, 32, seed=5)
+    assert any(r.result != 0 for r in recs)
+    return recs
+
+
+def test_alphazero_labels_the_result_mixed_with_the_search_value(records):
+    w = 0.25
+    trajectories, _ = AlphaZero(w).label(records, None)
+    for record, t in zip(records, trajectories):
+        expected = []
+        for mover, value, proven in zip(record.movers, record.values, record.proven):
+            result = record.result if mover == 0 else -record.result
+            root = float(value) if proven == UNKNOWN else float(proven)
+            expected.append((1 - w) * result + w * root)
+        assert t.values == pytest.approx(np.array(expected, np.float32))
+        assert np.array_equal(t.policies, record.policies)
+        assert np.array_equal(t.states, record.states)
+
+
+def test_star_keeps_the_winners_moves_as_one_hot_targets(records):
+    star = Star(GAME, "policy", 1.0, True, False, "solver", 100)
+    trajectories, stats = star.label(records, np.random.default_rng(0))
+    winners = 0
+    for record, t in zip(records, trajectories):
+        results = np.where(record.movers == 0, record.result, -record.result)
+        won = results > 0
+        winners += won.sum()
+        assert np.array_equal(t.policies[won].argmax(axis=1), record.actions[won])
+        assert np.all(t.policies[won].sum(axis=1) == 1.0)
+        assert np.all(t.policies[~won] == 0.0)  # losers and draws: no policy target
+        assert np.array_equal(t.values, results.astype(np.float32))
+    assert stats["kept_share"] == pytest.approx(winners / sum(len(r.actions) for r in records))
+    no_value = dataclasses.replace(star, train_value=False)
+    for record, t in zip(records, no_value.label(records, None)[0]):
+        assert len(t.values) == int((np.where(record.movers == 0, record.result,
+                                              -record.result) > 0).sum())
+        assert np.all(np.isnan(t.values))
+
+
+def test_star_rationalizes_a_lost_game_at_its_first_mistake_with_the_solvers_move(records):
+    states, optimal, _ = tictactoe_optimal()
+    best = {tuple(s): o for s, o in zip(states, optimal)}
+    star = Star(GAME, "policy", 1.0, True, True, "solver", 100)
+    lost = [r for r in records if r.result != 0]
+    trajectories, stats = star.label(lost, np.random.default_rng(0))
+    hints = trajectories[len(lost):]
+    assert stats["rationalized"] == len(hints) > 0
+    for hint in hints:
+        state = hint.states[0]
+        assert int(hint.policies[0].argmax()) in best[tuple(state)]  # the hint is optimal
+        assert np.isnan(hint.values[0])
+    for record in lost:  # ... and it replaces the loser's first non-optimal move
+        loser = 1 if record.result > 0 else 0
+        mistakes = [i for i in np.flatnonzero(record.movers == loser)
+                    if record.actions[i] not in best[tuple(record.states[i])]]
+        found = [h for h in hints if any(np.array_equal(h.states[0], record.states[i])
+                                         for i in mistakes[:1])]
+        assert bool(mistakes) == bool(found)
+
+
+def test_noisy_critic_flips_results_with_its_probability(records):
+    w = 0.0
+    same, _ = NoisyCritic(0.0, w).label(records, np.random.default_rng(1))
+    flipped, stats = NoisyCritic(1.0, w).label(records, np.random.default_rng(1))
+    truth, _ = AlphaZero(w).label(records, None)
+    for a, b, c in zip(same, flipped, truth):
+        assert np.array_equal(a.values, c.values) and np.array_equal(b.values, -c.values)
+    assert stats["flipped_share"] == 1.0
+    half = NoisyCritic(0.5, w).label(records * 20, np.random.default_rng(2))[1]
+    assert 0.4 < half["flipped_share"] < 0.6
+
+
+def test_no_critic_trains_on_its_own_search_values(records):
+    trajectories, _ = NoCritic().label(records, None)
+    for record, t in zip(records, trajectories):
+        assert np.array_equal(t.values, record.values)
+        assert np.array_equal(t.policies, record.policies)
+
+
+def test_proxy_critic_rates_games_by_the_proxy_on_the_final_position(records):
+    config = load_config("tictactoe", overrides=["learner.kind='proxy_critic'"])
+    proxy = make_learner(GAME, config)
+    trajectories, stats = proxy.label(records, None)
+    for record, t in zip(records, trajectories):
+        final = record.final_state
+        mover_view = float(np.sign(GAME.proxy_score(final[None])[0]))
+        first_view = mover_view if GAME.player(final) == 0 else -mover_view
+        movers = record.movers
+        assert t.values == pytest.approx(np.where(movers == 0, first_view, -first_view))
+    assert 0.0 <= stats["proxy_agreement"] <= 1.0
+
+
+def test_a_blind_search_does_not_see_a_win_in_one():
+    """X to move wins at cell 3 (row 1 complete); with exact terminals the search puts its
+    visits there, blind (terminal value = the evaluator's 0) it has no reason to."""
+    state = GAME.position("1425")  # X on 1 and 2, O on 4 and 5: X wins by playing 3
+    shares = {}
+    for exact in (True, False):
+        cfg = SearchConfig(simulations=400, dirichlet_fraction=0.0, solver=exact,
+                           exact_terminals=exact)
+        searcher = Searcher(GAME, UniformEvaluator(), cfg, 1)
+        searcher.set_roots(state[None])
+        result = searcher.run()
+        shares[exact] = result.visits[0, 2] / result.visits[0].sum()
+    assert shares[True] > 0.5 and shares[False] < 0.3
+
+
+def test_the_trainer_skips_missing_targets():
+    torch.manual_seed(0)
+    from engine.network import build_network
+    net = build_network(GAME, load_config("tictactoe").network).eval()
+    planes = torch.randn(6, *GAME.planes)
+    policies = torch.zeros(6, 9)
+    policies[:3, 4] = 1.0  # rows 3-5: no policy target
+    values = torch.tensor([1.0, -1.0, float("nan"), 0.0, float("nan"), 1.0])
+    with torch.no_grad():
+        _, policy_loss, value_loss, _ = losses(net, planes, policies, values, 1.0)
+        logits, predicted = net(planes)
+    expect_p = -torch.log_softmax(logits, 1)[:3, 4].mean()
+    has = ~torch.isnan(values)
+    expect_v = ((predicted[has] - values[has]) ** 2).mean()
+    assert torch.isfinite(value_loss) and torch.isfinite(policy_loss)
+    assert float(policy_loss) == pytest.approx(float(expect_p), rel=1e-5)
+    assert float(value_loss) == pytest.approx(float(expect_v), rel=1e-5)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["learner.kind='bogus'"], "learner.kind"),
+    (["learner.flip_probability=0.2"], "flip_probability"),  # an option of noisy_critic
+    (["learner.kind='noisy_critic'", "learner.flip_probability=1.5"], "flip_probability"),
+    (["learner.kind='no_critic'", "learner.search_critic='exact'"], "search_critic"),
+])
+def test_bad_learner_settings_are_refused_by_name(overrides, message):
+    with pytest.raises((ConfigError, LearnerError), match=message):
+        config = load_config("tictactoe", overrides=overrides)
+        make_learner(GAME, config)
+
+
+def test_a_hint_source_the_game_lacks_is_refused(monkeypatch):
+    monkeypatch.setattr(games, "solver", lambda name: None)
+    config = load_config("tictactoe", overrides=["learner.kind='star'",
+                                                 "learner.rationalize=true"])
+    with pytest.raises(LearnerError, match="has no solver"):
+        make_learner(GAME, config)

@@ -482,6 +482,9 @@ def add_experiment(subparsers) -> None:
     p.add_argument("--dir", required=True, metavar="DIR", help="the experiment directory")
     p.add_argument("--report-only", action="store_true",
                    help="write the report from the runs so far, without running any")
+    p.add_argument("--jobs", type=integer(1, 256), default=1, metavar="N",
+                   help="runs at once, each in its own process (give each run "
+                        "pipeline.workers = 1 in the file; default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(run=run_experiment_command)
 
@@ -501,7 +504,7 @@ def run_experiment_command(args) -> int:
     if args.report_only:
         path = write_report(experiment, Path(args.dir), quiet=args.quiet)
     else:
-        path = run_experiment(args.file, Path(args.dir), quiet=args.quiet)
+        path = run_experiment(args.file, Path(args.dir), quiet=args.quiet, jobs=args.jobs)
     print(path)
     return 0
 

@@ -122,11 +122,11 @@ def load_experiment(path: str | Path) -> Experiment:
     return experiment
 
 
-def run_experiment(path: str | Path, root: str | Path, quiet: bool = False) -> Path:
-    """Run every (arm, seed) of the experiment into root (seed by seed, so that a grid cut
-    short has every arm at its first seeds), resuming runs a kill left, then write the report.
-    Returns the report's path."""
-    from engine.pipeline import Pipeline
+def run_experiment(path: str | Path, root: str | Path, quiet: bool = False,
+                   jobs: int = 1) -> Path:
+    """Run every (arm, seed) of the experiment into root, `jobs` runs at a time (seed by seed,
+    so that a grid cut short has every arm at its first seeds), resuming runs a kill left, then
+    write the report. Returns the report's path."""
     from engine.rundir import RunLock
 
     experiment = load_experiment(path)
@@ -141,14 +141,34 @@ def run_experiment(path: str | Path, root: str | Path, quiet: bool = False) -> P
     root.mkdir(parents=True, exist_ok=True)
     with RunLock(root):
         atomic_write(saved, text)
-        total = len(experiment.seeds) * len(experiment.arms)
-        done = 0
-        for seed in experiment.seeds:
-            for arm in experiment.arms:
-                done += 1
-                if not quiet:
-                    print(f"[{done}/{total}] {arm} seed {seed}", file=sys.stderr, flush=True)
-                Pipeline(experiment.config(arm, seed), experiment.run_dir(root, arm, seed),
-                         quiet=True).run()
+        grid = [(arm, seed) for seed in experiment.seeds for arm in experiment.arms]
+        if jobs <= 1:
+            for i, (arm, seed) in enumerate(grid, 1):
+                _say(quiet, f"[{i}/{len(grid)}] {arm} seed {seed}")
+                _run_one(saved, root, arm, seed)
+        else:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+                running = {pool.submit(_run_one, saved, root, arm, seed): (arm, seed)
+                           for arm, seed in grid}
+                for i, done in enumerate(as_completed(running), 1):
+                    done.result()  # a failed run stops the experiment with its error
+                    arm, seed = running[done]
+                    _say(quiet, f"[{i}/{len(grid)}] {arm} seed {seed} done")
         from engine.report import write_report
         return write_report(experiment, root, quiet=quiet)
+
+
+def _run_one(path: Path, root: Path, arm: str, seed: int) -> None:
+    """One run of the grid (in this process or a pool's): train to the budget, or resume."""
+    from engine.pipeline import Pipeline
+
+    experiment = load_experiment(path)
+    Pipeline(experiment.config(arm, seed), experiment.run_dir(root, arm, seed), quiet=True).run()
+
+
+def _say(quiet: bool, message: str) -> None:
+    if not quiet:
+        print(message, file=sys.stderr, flush=True)

@@ -5,8 +5,8 @@ first move that a hint source shows to be a mistake, the hint's move (STaR's "ra
 the right answer, trained on as if found).
 
 Hint sources: "solver", the game's perfect solver (a move is a mistake when its win/draw/loss
-class is below the position's; the hint is the best-scored move; positions the solver cannot
-settle within HINT_NODES are passed over), or "teacher", a pure-MCTS search of
+class is below the position's; the hint is the best-scored move; the positions before the last
+one it cannot settle within HINT_NODES a move are passed over), or "teacher", a pure-MCTS search of
 learner.teacher_simulations (a mistake is a move other than the teacher's pick)."""
 from __future__ import annotations
 
@@ -74,6 +74,9 @@ class Star:
         target); and the network-free work spent finding them (teacher simulations)."""
         loser_rows = [np.flatnonzero(r.movers == (1 if r.result > 0 else 0)) for r in lost]
         if self.hint == "solver":
+            solver = games.solver(self.game.name)
+            if hasattr(solver, "reset_table"):  # what a budget settles depends on the table:
+                solver.reset_table()  # start it empty, so a resumed run finds the same hints
             found = [self._solver_hint(r, rows) for r, rows in zip(lost, loser_rows)]
             spent = 0
         else:
@@ -84,12 +87,18 @@ class Star:
         return hints, spent
 
     def _solver_hint(self, record: GameRecord, rows) -> tuple[int, int]:
+        """The loser's first move that the solver shows to be a mistake, among the moves from
+        the first position it settles within HINT_NODES on: positions are scored from the end
+        of the game back (late ones are cheap) until one is not settled."""
         solver = games.solver(self.game.name)
-        for row in rows:
+        settled = []
+        for row in rows[::-1]:
             scores = solver.move_scores(record.states[row], HINT_NODES)
-            legal = (scores != solver.ILLEGAL) & (scores != solver.UNSOLVED)
-            if (scores == solver.UNSOLVED).any() or not legal.any():
-                continue  # not settled within the budget: no verdict on this move
+            legal = scores != solver.ILLEGAL
+            if (scores[legal] == solver.UNSOLVED).any() or not legal.any():
+                break
+            settled.append((row, scores, legal))
+        for row, scores, legal in settled[::-1]:
             best = int(np.where(legal, scores, np.iinfo(np.int32).min).argmax())
             if np.sign(scores[record.actions[row]]) < np.sign(scores[best]):
                 return row, best

@@ -37,32 +37,27 @@ def _cut(text: str, limit: int = MAX_MESSAGE) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def integer(lo: int, hi: int):
-    """An argparse type: an integer from lo to hi."""
-    def parse(text: str) -> int:
+def _bounded(convert, kind: str, lo, hi, bounds: str):
+    """An argparse type: text converted by `convert`, from lo to hi (nan is refused)."""
+    def parse(text: str):
         try:
-            value = int(text)
+            value = convert(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, not {_cut(repr(text), 40)}")
-        if not lo <= value <= hi:
-            raise argparse.ArgumentTypeError(f"must be an integer from {lo:,} to {hi:,}, "
-                                             f"not {_cut(text, 40)}")
+            raise argparse.ArgumentTypeError(f"expected {kind}, not {_cut(repr(text), 40)}")
+        if not lo <= value <= hi:  # false for nan
+            raise argparse.ArgumentTypeError(f"must be {bounds}, not {_cut(text, 40)}")
         return value
     return parse
+
+
+def integer(lo: int, hi: int):
+    """An argparse type: an integer from lo to hi."""
+    return _bounded(int, "an integer", lo, hi, f"an integer from {lo:,} to {hi:,}")
 
 
 def finite(lo: float, hi: float):
     """An argparse type: a finite number from lo to hi (nan and inf are refused)."""
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, not {_cut(repr(text), 40)}")
-        if not lo <= value <= hi:  # false for nan
-            raise argparse.ArgumentTypeError(f"must be a finite number from {lo:,g} to {hi:,g}, "
-                                             f"not {_cut(text, 40)}")
-        return value
-    return parse
+    return _bounded(float, "a number", lo, hi, f"a finite number from {lo:,g} to {hi:,g}")
 
 
 def simulation_list(text: str) -> list[int]:

@@ -254,8 +254,9 @@ def round_robin(experiment, run_dir: Path, seed: int) -> tuple[list[int], np.nda
 # ---- the report -----------------------------------------------------------------------------
 
 def _fmt(row) -> str:
-    return (f"| {row['arm']} | {row['runs']} | {row['mean']:.3f} | {row['iqm']:.3f} | "
-            f"[{row['low']:.3f}, {row['high']:.3f}] |")
+    f = ".1f" if abs(row["mean"]) >= 10 else ".3f"  # Elo and lengths: no false precision
+    return (f"| {row['arm']} | {row['runs']} | {row['mean']:{f}} | {row['iqm']:{f}} | "
+            f"[{row['low']:{f}}, {row['high']:{f}}] |")
 
 
 def _table(points, metric, axis, title) -> list[str]:
@@ -396,6 +397,15 @@ def write_report(experiment, root: Path, quiet: bool = False) -> Path:
     lines += _table(points, "strength", "evaluations_total", "Strength at equal compute")
     lines += _table(points, "strength", "games_total", "Strength at equal games")
     lines += _table(points, "strength", "train_steps_total", "Strength at equal gradient steps")
+    anchors = sorted({a for runs in points.values() for recs in runs.values() for r in recs
+                      for a in r.get("elo", {})})
+    for anchor in anchors:  # Elo against a fixed anchor: rated at the end of each run
+        for runs in points.values():
+            for recs in runs.values():
+                for r in recs:
+                    if anchor in r.get("elo", {}):
+                        r[f"elo_{anchor}"] = r["elo"][anchor][0]
+        lines += _table(points, f"elo_{anchor}", None, f"Elo against the anchor {anchor}")
     lines += ["## Collapse, diversity and calibration (end of each run)", ""]
     for metric, label in CURVES[1:]:
         lines += _table(points, metric, None, label)

@@ -20,6 +20,7 @@ report.md, points.csv, round_robin.csv, *.png.
 """
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,7 +151,9 @@ def run_experiment(path: str | Path, root: str | Path, quiet: bool = False,
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
-            with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn")) as pool:
+            with ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"),
+                                     initializer=_exit_with_parent,
+                                     initargs=(os.getpid(),)) as pool:
                 running = {pool.submit(_run_one, saved, root, arm, seed): (arm, seed)
                            for arm, seed in grid}
                 for i, done in enumerate(as_completed(running), 1):
@@ -167,6 +170,20 @@ def _run_one(path: Path, root: Path, arm: str, seed: int) -> None:
 
     experiment = load_experiment(path)
     Pipeline(experiment.config(arm, seed), experiment.run_dir(root, arm, seed), quiet=True).run()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A pool worker's watch: when the experiment's process dies (a kill), the worker exits
+    too, instead of training on alone beside the next call's workers."""
+    import threading
+    import time
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _say(quiet: bool, message: str) -> None:

@@ -169,3 +169,24 @@ def test_a_hint_source_the_game_lacks_is_refused(monkeypatch):
                                                  "learner.rationalize=true"])
     with pytest.raises(LearnerError, match="has no solver"):
         make_learner(GAME, config)
+
+
+def test_star_solver_hints_on_connect4_are_mistakes_and_the_same_after_a_restart():
+    """Within a node budget what the solver settles depends on its table; each labelling starts
+    it empty, so labelling again (as a resumed run does) finds the same hints."""
+    c4 = games.get("connect4")
+    recs, _ = play_games(c4, RolloutEvaluator(c4, 1, seed=1),
+                         SearchConfig(simulations=0, dirichlet_fraction=0.0),
+                         SelfPlayConfig(games_in_parallel=32, temperature_moves=42), 32, seed=1)
+    star = Star(c4, "policy", 1.0, True, True, "solver", 100)
+    first, stats = star.label(recs, None)
+    again, _ = star.label(recs, None)
+    hints = first[len(recs):]
+    assert stats["rationalized"] == len(hints) > 0
+    for a, b in zip(hints, again[len(recs):]):
+        assert np.array_equal(a.states, b.states) and np.array_equal(a.policies, b.policies)
+    solver = games.solver("connect4")
+    for hint in hints:  # the hint's move keeps the position's win/draw/loss class
+        scores = solver.move_scores(hint.states[0], 0)
+        legal = scores != solver.ILLEGAL
+        assert np.sign(scores[hint.policies[0].argmax()]) == np.sign(scores[legal].max())

@@ -15,7 +15,7 @@ import torch
 
 import games
 from engine.config import Config
-from engine.network import InferenceSettings, NetworkEvaluator, build_network
+from engine.network import InferenceSettings, NetworkEvaluator, make_evaluator
 from engine.selfplay import SelfPlayStats, SelfPlayStream, play_games
 
 
@@ -23,10 +23,9 @@ class LocalSelfPlay:
     """Self-play in this process, with the network evaluated in place. Its games stay in
     flight between calls when config.selfplay.carry_over is set."""
 
-    def __init__(self, config: Config, net, settings: InferenceSettings):
-        self.config, self.net = config, net
-        self.game = games.get(config.game)
-        self.evaluator = NetworkEvaluator(net, self.game, settings)
+    def __init__(self, config: Config, evaluator: NetworkEvaluator):
+        self.config, self.evaluator = config, evaluator
+        self.net, self.game = evaluator.net, games.get(config.game)
         self.stream: SelfPlayStream | None = None
 
     def play(self, weights: dict, num_games: int, seed: int):
@@ -60,8 +59,7 @@ def _start_worker(config: Config, settings: InferenceSettings) -> None:
         torch.set_num_threads(1)
         game = games.get(config.game)
         settings = dataclasses.replace(settings, threads=1)
-        net = settings.prepare(build_network(game, config.network))
-        _worker = LocalSelfPlay(config, net.eval(), settings)
+        _worker = LocalSelfPlay(config, make_evaluator(game, config.network, None, settings))
     except Exception as e:  # noqa: BLE001 - reported by _worker_play
         _start_error = f"a self-play worker could not start: {type(e).__name__}: {e}"
 
@@ -99,4 +97,4 @@ def make_selfplay(config: Config, net, settings: InferenceSettings):
     workers = config.pipeline.workers or len(os.sched_getaffinity(0))
     if workers > 1:
         return ProcessSelfPlay(config, settings, workers)
-    return LocalSelfPlay(config, net, settings)
+    return LocalSelfPlay(config, NetworkEvaluator(net, games.get(config.game), settings))

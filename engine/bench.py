@@ -366,7 +366,7 @@ def bench_selfplay(s: Settings) -> Result:
     import torch
 
     from engine.backends import LocalSelfPlay, ProcessSelfPlay
-    from engine.network import choose_inference
+    from engine.network import NetworkEvaluator, choose_inference
 
     game, cfg, net = _default_net(s)
     cores = len(os.sched_getaffinity(0))
@@ -377,7 +377,7 @@ def bench_selfplay(s: Settings) -> Result:
     settings = choose_inference(net, game, batch, tuple(sorted({1, cores})))
     rows = []
     for workers in sorted({1, cores}):
-        backend = (LocalSelfPlay(cfg, net, settings) if workers == 1
+        backend = (LocalSelfPlay(cfg, NetworkEvaluator(net, game, settings)) if workers == 1
                    else ProcessSelfPlay(cfg, settings, workers))
         weights = net.state_dict()
         backend.play(weights, 2 * workers, s.seed)  # warm-up: compile, start processes

@@ -161,3 +161,16 @@ class NetworkEvaluator:
         self.calls += 1
         self.positions += len(states)
         return priors.numpy(), values.numpy()
+
+
+def make_evaluator(game: Game, cfg: NetworkConfig, weights: dict | None = None,
+                   settings: InferenceSettings | None = None) -> NetworkEvaluator:
+    """The search's evaluator for a new network of this shape (with these weights, else its
+    initial ones), placed as `settings` say (default: fp32 on the CPU, torch's threads): the
+    one place that builds a network to play."""
+    net = build_network(game, cfg)
+    if weights is not None:
+        net.load_state_dict(weights)
+    if settings is not None:
+        net = settings.prepare(net)
+    return NetworkEvaluator(net.eval(), game, settings)

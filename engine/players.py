@@ -87,15 +87,14 @@ def network_player(game: Game, checkpoint: str | Path, simulations: int | None, 
     (engine.checkpoint.check_contents) before the network is built."""
     from engine.checkpoint import CheckpointError, load_checkpoint  # torch only when needed
     from engine.config import from_dict
-    from engine.network import NetworkEvaluator, build_network
+    from engine.network import make_evaluator
 
     if simulations is not None:
         check_search(game, simulations, option=option)  # before the checkpoint is read
     ckpt = load_checkpoint(resolve_checkpoint(str(checkpoint), game), game.name)
     config = from_dict(ckpt.game, ckpt.config)
-    net = build_network(game, config.network)
     try:
-        net.load_state_dict(ckpt.weights)
+        evaluator = make_evaluator(game, config.network, ckpt.weights)
     except RuntimeError as e:
         raise CheckpointError(f"checkpoint {checkpoint} does not fit the network: "
                               f"{str(e).splitlines()[0]}") from None
@@ -103,8 +102,8 @@ def network_player(game: Game, checkpoint: str | Path, simulations: int | None, 
     if simulations is None:
         simulations = base.simulations
     cfg = dataclasses.replace(base, simulations=simulations, dirichlet_fraction=0.0)
-    return SearchPlayer(game, NetworkEvaluator(net, game), cfg,
-                        f"net{ckpt.generation}-{simulations}", seed, option)
+    return SearchPlayer(game, evaluator, cfg, f"net{ckpt.generation}-{simulations}", seed,
+                        option)
 
 
 def _count(text: str) -> int | None:

@@ -231,6 +231,7 @@ def round_robin(experiment, run_dir: Path, seed: int) -> tuple[list[int], np.nda
     run, raw policies (argmax) from random openings, both colours; None with fewer than 3."""
     from engine.arena import play_pairs
     from engine.players import network_player
+    from engine.rundir import kept_checkpoint
 
     saved = sorted(int(p.stem.split("_")[1]) for p in (run_dir / "checkpoints").glob("gen_*.ckpt"))
     saved = [g for g in saved if g > 0]
@@ -239,8 +240,7 @@ def round_robin(experiment, run_dir: Path, seed: int) -> tuple[list[int], np.nda
         return None
     chosen = [saved[int(round(i))] for i in np.linspace(0, len(saved) - 1, k)]
     game = games.get(experiment.game)
-    players = [network_player(game, run_dir / "checkpoints" / f"gen_{g:04d}.ckpt", 0, seed)
-               for g in chosen]
+    players = [network_player(game, kept_checkpoint(run_dir, g), 0, seed) for g in chosen]
     scores = np.full((k, k), 0.5)
     opening = 2 if game.max_moves > 9 else 1
     for i in range(k):

@@ -68,7 +68,7 @@ def _reward_model(game: Game, num_games: int, steps: int, seed: int, path: Path 
     """The frozen reward model as a scoring function: loaded from path, else trained (and
     saved there) from seed, so that a resumed run rates with the same model."""
     from engine.checkpoint import Checkpoint, atomic_write, load_checkpoint
-    from engine.network import build_network
+    from engine.network import NetworkEvaluator, build_network
 
     net = build_network(game, REWARD_NETWORK)
     if path is not None and path.exists():
@@ -79,13 +79,10 @@ def _reward_model(game: Game, num_games: int, steps: int, seed: int, path: Path 
             config = {"network": REWARD_NETWORK.__dict__, "reward_games": num_games,
                       "reward_steps": steps, "seed": seed}
             atomic_write(path, Checkpoint(game.name, 0, config, net.state_dict()).to_bytes())
-    net.eval()
+    evaluator = NetworkEvaluator(net, game)
 
     def score(states: np.ndarray) -> np.ndarray:
-        planes = np.empty((len(states), *game.planes), np.float32)
-        game.encode(states, planes)
-        with torch.inference_mode():
-            return net(torch.from_numpy(planes))[1].numpy()
+        return evaluator(states, np.ones((len(states), game.num_actions), bool))[1]
 
     return score
 

@@ -14,7 +14,9 @@ many winning cells they create, a transposition table of bounds, and a null-wind
 the score at the root; the alpha-beta walk runs on an explicit stack (no recursion). The table is a preallocated array (TABLE_SIZE entries, 5 bytes each,
 about 42 MB), allocated on first use and kept between calls: it is keyed by the position, so
 what it holds stays true. `max_nodes` bounds the work of one solve: past it the answer is
-UNSOLVED.
+UNSOLVED. A score, once given, is exact whatever the table holds; but whether a position is
+settled within a budget depends on it (reset_table() first for answers that depend only on the
+position and the budget).
 
     python -m games.connect4_solver --bench FILE [FILE ...]   time the solver on Pons' sets
 """

@@ -43,7 +43,10 @@ class Settings:
     search_repeats: int = 7  # rounds of each search measurement (medians reported)
     net_game: str = "connect4"  # the game whose default network the network benchmarks use
     inference_batches: tuple[int, ...] = (32, 64, 128, 256)
-    selfplay_games: int = 256  # games of real self-play timed (one batch of the config's B)
+    selfplay_games: int = 256  # games of real self-play per timed pass (one batch of the config's B)
+    selfplay_rounds: int = 5  # paired rounds of self-play and the machine's bare limit
+    selfplay_simulations: int = 0  # per move in the self-play benchmark (0: the config's)
+    limit_seconds: float = 0.3  # each bare-inference measurement of the machine's limit
     train_steps: int = 30  # trainer steps timed
     memory_batch: int = 256  # self-play games searched together in the memory benchmark
     memory_simulations: int = 800
@@ -232,23 +235,29 @@ def _openspiel_search(pyspiel, game, positions, simulations: int, seed: int):
     return lambda: [bot.step(state) for state in states]
 
 
+def paired_rounds(ours: Callable[[], float], peer: Callable[[], float], rounds: int):
+    """(our median rate, the peer's, the median of the per-round ratios) of two measurements
+    that return rates, made back to back in each round, in alternating order."""
+    our_rates, peer_rates = [], []
+    for i in range(rounds):
+        if i % 2:
+            our_rates.append(ours())
+            peer_rates.append(peer())
+        else:
+            peer_rates.append(peer())
+            our_rates.append(ours())
+    ratios = [o / p for o, p in zip(our_rates, peer_rates)]
+    return (statistics.median(our_rates), statistics.median(peer_rates),
+            statistics.median(ratios))
+
+
 def paired_rates(ours, peer, rounds: int) -> tuple[float, float, float]:
     """(our median passes/s, the peer's, the median of the per-round ratios): each round times
     both passes back to back, so that each ratio compares two measurements made at the same
     machine speed (on a shared machine it drifts by up to 2x within minutes); which goes first
     alternates, so that neither always runs in the other's wake (its cache, its clock)."""
     ours(), peer()  # warm-up
-    our_rates, peer_rates = [], []
-    for i in range(rounds):
-        if i % 2:
-            our_rates.append(1.0 / _timed(ours))
-            peer_rates.append(1.0 / _timed(peer))
-        else:
-            peer_rates.append(1.0 / _timed(peer))
-            our_rates.append(1.0 / _timed(ours))
-    ratios = [o / p for o, p in zip(our_rates, peer_rates)]
-    return (statistics.median(our_rates), statistics.median(peer_rates),
-            statistics.median(ratios))
+    return paired_rounds(lambda: 1.0 / _timed(ours), lambda: 1.0 / _timed(peer), rounds)
 
 
 def bench_search(s: Settings) -> Result:
@@ -359,43 +368,142 @@ def bench_inference(s: Settings) -> Result:
                          f"{best['threads']} threads, {best['precision']}, {best['layout']}"])
 
 
-def bench_selfplay(s: Settings) -> Result:
+def core_splits(cores: int) -> list[tuple[int, int]]:
+    """The ways to run bare inference on `cores` cores, as (processes, torch threads each): one
+    process with one thread, and every split of all the cores (on 2: 1x1, 1x2, 2x1)."""
+    return [(1, 1)] + [(p, cores // p) for p in range(1, cores + 1) if cores % p == 0
+                       and (p, cores // p) != (1, 1)]
+
+
+_bare: dict = {}  # a bare-inference process's network, game and barrier
+
+
+def _start_bare(net_game: str, weights: dict, barrier) -> None:
+    """A bare-inference pool's initializer: the default network of net_game with these weights."""
+    import torch
+
+    torch.set_num_threads(1)
+    game, _, net = _default_net(Settings(net_game=net_game))
+    net.load_state_dict(weights)
+    _bare.update(game=game, net=net, barrier=barrier)
+
+
+def _bare_rate(batch: int, settings, seconds: float) -> float:
+    """Positions/s of one process's bare forward passes, started when all its peers are ready."""
+    import torch
+
+    from engine.network import measure_inference
+
+    torch.set_num_threads(settings.threads)
+    _bare["barrier"].wait(timeout=600)
+    return measure_inference(_bare["net"], _bare["game"], batch, settings, seconds)
+
+
+class BareInference:
+    """Bare inference of the whole machine: for each process count, a pool of that many spawned
+    processes that measure for the same `seconds` all at once; their rates are summed."""
+
+    def __init__(self, net_game: str, weights: dict, process_counts):
+        import multiprocessing as mp
+
+        ctx = mp.get_context("spawn")
+        self.pools = {p: ctx.Pool(p, _start_bare, (net_game, weights, ctx.Barrier(p)))
+                      for p in process_counts}
+
+    def __call__(self, processes: int, batch: int, settings, seconds: float) -> float:
+        jobs = [(batch, settings, seconds)] * processes
+        return sum(self.pools[processes].starmap(_bare_rate, jobs, chunksize=1))
+
+    def close(self) -> None:
+        for pool in self.pools.values():
+            pool.close()
+            pool.join()
+
+
+def machine_limit(measure, splits, batch: int, seconds: float) -> dict:
+    """The best bare-inference row over every split of the cores and every precision and layout
+    that choose_inference tries; measure(processes, batch, settings, seconds) -> positions/s
+    of all the processes together."""
+    from engine.network import InferenceSettings
+
+    rows = [{"processes": p, "threads": t, "precision": "bf16" if bf16 else "fp32",
+             "layout": "channels_last" if cl else "contiguous",
+             "positions/s": measure(p, batch, InferenceSettings(cl, bf16, t), seconds)}
+            for p, t in splits for bf16 in (False, True) for cl in (False, True)]
+    return max(rows, key=lambda r: r["positions/s"])
+
+
+def selfplay_row(backend, weights: dict, limit: Callable[[], float], s: Settings) -> dict:
+    """One self-play backend against the machine's bare-inference limit, in s.selfplay_rounds
+    paired rounds of one self-play pass (s.selfplay_games games) and one limit measurement."""
+    passes = []
+
+    def play() -> float:
+        start = time.perf_counter()
+        _, stats, evaluations = backend.play(weights, s.selfplay_games, s.seed)
+        seconds = time.perf_counter() - start
+        passes.append((evaluations / seconds, stats.moves / seconds, stats.games / seconds))
+        return evaluations / seconds
+
+    rate, limit_rate, ratio = paired_rounds(play, limit, s.selfplay_rounds)
+    return {"evaluations/s": rate, "bare limit/s": limit_rate, "ratio to bare inference": ratio,
+            "moves/s": statistics.median(p[1] for p in passes),
+            "games/s": statistics.median(p[2] for p in passes)}
+
+
+def bench_selfplay(s: Settings, measure=None) -> Result:
     """Real self-play with the default config, in one process and in one process per core:
-    network evaluations/s against the best bare inference rate at a batch no larger than
-    self-play's (any thread count, precision and layout), measured in the same run."""
+    network evaluations/s against the whole machine's bare inference limit, the best of every
+    split of the cores into processes x threads, precision and layout at self-play's batch,
+    measured in the same rounds (measure: BareInference's signature, for tests)."""
     import torch
 
     from engine.backends import LocalSelfPlay, ProcessSelfPlay
     from engine.network import NetworkEvaluator, choose_inference
 
     game, cfg, net = _default_net(s)
+    if s.selfplay_simulations:
+        cfg = replace(cfg, search=replace(cfg.search, simulations=s.selfplay_simulations))
     cores = len(os.sched_getaffinity(0))
     batch = cfg.selfplay.games_in_parallel * cfg.search.leaves_per_tree
-    limit_rows = _inference_rows(game, net, [b for b in s.inference_batches if b <= batch]
-                                 or [batch], sorted({1, cores}))
-    limit = max(r["positions/s"] for r in limit_rows)
     settings = choose_inference(net, game, batch, tuple(sorted({1, cores})))
+    weights = {k: v.contiguous() for k, v in net.state_dict().items()}
+    splits = core_splits(cores)
+    bare = measure or BareInference(s.net_game, weights, sorted({p for p, _ in splits}))
+    best = []
+
+    def limit() -> float:  # the start-up measurement's limit counts too
+        best.append(machine_limit(bare, splits, batch, s.limit_seconds))
+        return max(best[-1]["positions/s"], settings.positions_per_s)
+
     rows = []
-    for workers in sorted({1, cores}):
-        backend = (LocalSelfPlay(cfg, NetworkEvaluator(net, game, settings)) if workers == 1
-                   else ProcessSelfPlay(cfg, settings, workers))
-        weights = net.state_dict()
-        backend.play(weights, 2 * workers, s.seed)  # warm-up: compile, start processes
-        start = time.perf_counter()
-        _, stats, evaluations = backend.play(weights, s.selfplay_games, s.seed)
-        seconds = time.perf_counter() - start
-        backend.close()
-        rate = evaluations / seconds
-        rows.append({"processes": workers, "torch threads each": torch.get_num_threads()
-                     if workers == 1 else 1, "evaluations/s": rate,
-                     "per core": rate / cores, "ratio to bare inference": rate / limit,
-                     "moves/s": stats.moves / seconds, "games/s": stats.games / seconds})
-    return Result(rows, [f"{s.net_game}, default config: B={cfg.selfplay.games_in_parallel} "
-                         f"per process, {cfg.search.simulations} simulations/move, "
-                         f"{s.selfplay_games} games; untrained network",
-                         f"bare inference limit: {limit:,.0f} positions/s (best of "
-                         f"{len(limit_rows)} settings at batch <= {batch}); chosen for "
-                         f"self-play: {settings.describe()}"])
+    try:
+        for workers in sorted({1, cores}):
+            backend = (LocalSelfPlay(cfg, NetworkEvaluator(net, game, settings)) if workers == 1
+                       else ProcessSelfPlay(cfg, settings, workers))
+            try:
+                backend.play(weights, 2 * workers, s.seed)  # warm-up: compile, start processes
+                threads = torch.get_num_threads() if workers == 1 else 1
+                rows.append({"processes": workers, "torch threads each": threads,
+                             **selfplay_row(backend, weights, limit, s)})
+            finally:
+                backend.close()
+    finally:
+        if measure is None:
+            bare.close()
+    top = max(best, key=lambda r: r["positions/s"])
+    return Result(rows, [
+        f"{s.net_game}, default config: B={cfg.selfplay.games_in_parallel} per process, "
+        f"{cfg.search.simulations} simulations/move, {s.selfplay_games} games per pass; "
+        f"untrained network",
+        f"bare limit: the whole machine's best bare-inference rate at batch {batch} over "
+        f"processes x threads {', '.join(f'{p}x{t}' for p, t in splits)} (processes measuring "
+        f"{s.limit_seconds} s all at once, rates summed), fp32/bf16 and both layouts; "
+        f"{s.selfplay_rounds} rounds per row, one self-play pass and one limit pass back to "
+        f"back in alternating order; medians of the rounds (ratio: of the rounds' ratios)",
+        f"best bare setting seen: {top['processes']} x {top['threads']} threads, "
+        f"{top['precision']}, {top['layout']}: {top['positions/s']:,.0f}/s; start-up "
+        f"measurement (counted in the limit): {settings.describe()}"])
 
 
 def bench_train(s: Settings) -> Result:

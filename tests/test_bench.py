@@ -47,3 +47,127 @@ def test_paired_rates_take_the_median_of_ratios_measured_back_to_back(monkeypatc
     ours, peer_rate, ratio = bench.paired_rates(work(1.0), work(3.0), rounds=7)
     assert ratio == 3.0
     assert peer_rate in (1 / 3.0, 1 / 12.0) and ours in (1.0, 0.25)
+
+
+# ---- the self-play ratio against the whole machine's bare inference ----------------------------
+
+def test_core_splits_cover_every_split_of_the_cores():
+    assert bench.core_splits(1) == [(1, 1)]
+    assert bench.core_splits(2) == [(1, 1), (1, 2), (2, 1)]
+    assert bench.core_splits(4) == [(1, 1), (1, 4), (2, 2), (4, 1)]
+
+
+def _fake_measure(fast):
+    """A bare-inference measurement whose rate is 100/s per process, `fast` for one setting."""
+    def measure(processes, batch, settings, seconds):
+        key = (processes, settings.threads, settings.bf16, settings.channels_last)
+        return fast[1] if key == fast[0] else 100.0 * processes
+    return measure
+
+
+def test_the_machine_limit_is_the_fastest_setting_not_a_slow_one():
+    for fast in ((2, 1, True, True), (1, 2, False, False), (1, 1, True, False)):
+        best = bench.machine_limit(_fake_measure((fast, 1000.0)), bench.core_splits(2), 64, 0.1)
+        assert (best["processes"], best["threads"], best["precision"] == "bf16",
+                best["layout"] == "channels_last") == fast
+        assert best["positions/s"] == 1000.0
+    # with no setting standing out, the split that runs the most processes at once wins
+    best = bench.machine_limit(_fake_measure((None, 0.0)), bench.core_splits(2), 64, 0.1)
+    assert (best["processes"], best["positions/s"]) == (2, 200.0)
+
+
+class _Clock:
+    """A fake perf_counter that only evaluations advance: the tree's work costs nothing."""
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+class _FakeEvaluator:
+    def __init__(self, clock, seconds_per_position):
+        self.clock, self.cost, self.positions = clock, seconds_per_position, 0
+
+    def __call__(self, states, masks):
+        import numpy as np
+        self.clock.now += self.cost * len(states)
+        self.positions += len(states)
+        return masks / masks.sum(axis=1, keepdims=True), np.zeros(len(states), np.float32)
+
+
+def _ratio_with(clock, bare_cost, selfplay_cost):
+    """The self-play row's ratio when self-play's evaluator costs selfplay_cost per position and
+    the bare measurement's costs bare_cost (tic-tac-toe, real self-play, fake clock)."""
+    import numpy as np
+
+    from engine.config import load_config
+    from engine.selfplay import play_games
+    import games
+
+    game = games.get("tictactoe")
+    cfg = load_config("tictactoe", overrides=["search.simulations=8",
+                                              "selfplay.games_in_parallel=8"])
+    inside = _FakeEvaluator(clock, selfplay_cost)
+
+    class Backend:
+        def play(self, weights, num_games, seed):
+            before = inside.positions
+            records, stats = play_games(game, inside, cfg.search, cfg.selfplay, num_games, seed)
+            return records, stats, inside.positions - before
+
+    def measure(processes, batch, settings, seconds):  # bare: the same call, no search around it
+        bare, states = _FakeEvaluator(clock, bare_cost), game.new_states(batch)
+        masks, start = game.legal_masks(states), clock()
+        while clock() - start < seconds:
+            bare(states, masks)
+        return processes * bare.positions / (clock() - start)
+
+    def limit():
+        return bench.machine_limit(measure, [(1, 1)], 8, 1.0)["positions/s"]
+    row = bench.selfplay_row(Backend(), None, limit,
+                             bench.Settings(selfplay_games=8, selfplay_rounds=3))
+    assert row["games/s"] > 0 and np.isfinite(row["moves/s"])
+    return row["ratio to bare inference"]
+
+
+def test_an_evaluator_slower_inside_self_play_lowers_the_ratio(monkeypatch):
+    import pytest
+
+    clock = _Clock()
+    monkeypatch.setattr(bench.time, "perf_counter", clock)
+    same = _ratio_with(clock, 1e-4, 1e-4)
+    slower = _ratio_with(clock, 1e-4, 2e-4)
+    assert same == pytest.approx(1.0)
+    assert slower == pytest.approx(0.5) and slower < same
+
+
+def test_selfplay_benchmark_reports_the_best_bare_setting_not_the_start_up_one():
+    """A fake machine whose 2-process bf16 channels-last inference is far faster than anything
+    choose_inference tries in one process: the limit and the ratio are taken against it."""
+    import os
+
+    fast = 1e9
+    settings = bench.Settings(net_game="tictactoe", selfplay_games=256, selfplay_rounds=1,
+                              selfplay_simulations=4)
+    cores = len(os.sched_getaffinity(0))
+    result = bench.bench_selfplay(settings, _fake_measure(((cores, 1, True, True), fast)))
+    assert [r["processes"] for r in result.rows] == sorted({1, cores})
+    for row in result.rows:
+        assert row["bare limit/s"] == fast
+        assert 0 < row["ratio to bare inference"] == row["evaluations/s"] / fast
+    assert f"{cores} x 1 threads, bf16, channels_last" in result.notes[2]
+
+
+def test_bare_inference_sums_processes_that_measure_at_once():
+    import torch
+
+    from engine.network import InferenceSettings
+
+    game, cfg, net = bench._default_net(bench.Settings(net_game="tictactoe"))
+    bare = bench.BareInference("tictactoe", net.state_dict(), [2])
+    try:
+        rate = bare(2, 16, InferenceSettings(threads=1), 0.05)
+    finally:
+        bare.close()
+    assert rate > 0 and torch.get_num_threads() >= 1

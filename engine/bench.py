@@ -48,6 +48,8 @@ class Settings:
     selfplay_simulations: int = 0  # per move in the self-play benchmark (0: the config's)
     limit_seconds: float = 0.3  # each bare-inference measurement of the machine's limit
     train_steps: int = 30  # trainer steps timed
+    loop_generations: int = 3  # generations of the whole loop (the first one warms up)
+    loop_overrides: tuple[str, ...] = ()  # config overrides of the loop benchmark (tests)
     memory_batch: int = 256  # self-play games searched together in the memory benchmark
     memory_simulations: int = 800
     memory_moves: int = 4  # moves played (with tree reuse) while the peak is watched
@@ -539,6 +541,42 @@ def bench_train(s: Settings) -> Result:
                          f"symmetries; {torch.get_num_threads()} torch threads"])
 
 
+def bench_loop(s: Settings) -> Result:
+    """The whole loop: s.loop_generations generations of the default run (self-play, training,
+    gate, rating) in a temporary run directory; positions trained and games per second of each
+    generation after the first (which compiles and starts processes), beside its parts."""
+    from engine.config import load_config
+    from engine.pipeline import Pipeline
+
+    cfg = load_config(s.net_game, overrides=[f"pipeline.generations={s.loop_generations}",
+                                             f"pipeline.seed={s.seed}", *s.loop_overrides])
+    with tempfile.TemporaryDirectory() as tmp:
+        Pipeline(cfg, Path(tmp), quiet=True).run()
+        records = [json.loads(line) for line in
+                   (Path(tmp) / "metrics.jsonl").read_text().splitlines()]
+    samples = cfg.trainer.steps_per_generation * cfg.trainer.batch_size
+    rows, minutes = [], [0.0] + [r["minutes"] for r in records]
+    for r, before, after in zip(records, minutes, minutes[1:]):
+        seconds = (after - before) * 60
+        parts = r["selfplay_seconds"] + r["train_seconds"] + r["gate_seconds"]
+        rows.append({"generation": r["generation"], "seconds": seconds,
+                     "positions trained/s": r["positions_labelled"] / seconds,
+                     "samples trained/s": samples / seconds, "games/s": r["games"] / seconds,
+                     "self-play s": r["selfplay_seconds"], "train s": r["train_seconds"],
+                     "gate s": r["gate_seconds"], "rest s": seconds - parts})
+    timed = rows[1:] or rows
+    changed = f" with {', '.join(s.loop_overrides)}" if s.loop_overrides else ""
+    return Result(rows, [
+        f"{s.net_game} default config{changed}: "
+        f"{cfg.selfplay.games_per_generation} games, {cfg.trainer.steps_per_generation} steps "
+        f"of {cfg.trainer.batch_size} per generation; the first generation compiles and starts "
+        "the self-play processes",
+        f"after the first: median {statistics.median(r['positions trained/s'] for r in timed):,.0f} "
+        f"positions trained/s (new positions in the replay), "
+        f"{statistics.median(r['games/s'] for r in timed):.3g} games/s; rest = the rating, "
+        "probe, checkpoints and metrics"])
+
+
 def _memory_mib(field_name: str) -> float:
     """A memory figure of this process from /proc/self/status: VmRSS (now), VmHWM (peak)."""
     for line in _read("/proc/self/status").splitlines():
@@ -595,6 +633,7 @@ BENCHMARKS: dict[str, Callable[[Settings], Result]] = {
     "inference": bench_inference,
     "selfplay": bench_selfplay,
     "train": bench_train,
+    "loop": bench_loop,
     "memory": bench_memory,
 }
 

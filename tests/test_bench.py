@@ -171,3 +171,17 @@ def test_bare_inference_sums_processes_that_measure_at_once():
     finally:
         bare.close()
     assert rate > 0 and torch.get_num_threads() >= 1
+
+
+def test_loop_benchmark_reports_the_whole_generation_beside_its_parts():
+    settings = bench.Settings(net_game="tictactoe", loop_generations=2, loop_overrides=(
+        "search.simulations=4", "selfplay.games_in_parallel=8", "selfplay.games_per_generation=8",
+        "trainer.steps_per_generation=2", "trainer.batch_size=16", "pipeline.workers=1",
+        "pipeline.threads=1", "arena.rating_games=2", "arena.anchor_rollouts=2"))
+    result = bench.bench_loop(settings)
+    assert [r["generation"] for r in result.rows] == [1, 2]
+    for row in result.rows:
+        assert row["games/s"] > 0 and row["positions trained/s"] > 0
+        assert row["samples trained/s"] == 2 * 16 / row["seconds"]
+        assert row["self-play s"] + row["train s"] + row["gate s"] <= row["seconds"] + 1e-6
+    assert "positions trained/s" in result.notes[1]

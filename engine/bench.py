@@ -43,7 +43,7 @@ class Settings:
     search_repeats: int = 7  # rounds of each search measurement (medians reported)
     net_game: str = "connect4"  # the game whose default network the network benchmarks use
     inference_batches: tuple[int, ...] = (32, 64, 128, 256)
-    selfplay_games: int = 256  # games of real self-play per timed pass (one batch of the config's B)
+    selfplay_games: int = 256  # games of real self-play per timed pass (one batch of B)
     selfplay_rounds: int = 5  # paired rounds of self-play and the machine's bare limit
     selfplay_simulations: int = 0  # per move in the self-play benchmark (0: the config's)
     limit_seconds: float = 0.3  # each bare-inference measurement of the machine's limit
@@ -510,15 +510,17 @@ def bench_selfplay(s: Settings, measure=None) -> Result:
 
 def bench_train(s: Settings) -> Result:
     """Trainer samples/s on the default network and config (random replay data), in each memory
-    format (the pipeline trains in the one its inference measurement picks)."""
+    format and precision (the pipeline trains in the layout its inference measurement picks, in
+    the precision choose_training picks)."""
     import torch
 
     from engine.replay import ReplayBuffer
     from engine.selfplay import Trajectory
-    from engine.trainer import make_optimizer, train
+    from engine.trainer import _cpu_has_bf16, make_optimizer, train
 
     game, cfg, net = _default_net(s)
     rng = np.random.default_rng(s.seed)
+    precisions = (False, True) if _cpu_has_bf16() else (False,)
     with tempfile.TemporaryDirectory() as tmp:
         replay = ReplayBuffer(game, cfg.replay, Path(tmp))
         states = np.repeat(game.new_states(1), 4096, axis=0)
@@ -527,18 +529,25 @@ def bench_train(s: Settings) -> Result:
         tcfg = replace(cfg.trainer, steps_per_generation=s.train_steps)
         warm_up = replace(tcfg, steps_per_generation=2)
         rows = []
-        for channels_last in (False, True):
-            net = net.to(memory_format=torch.channels_last if channels_last
-                         else torch.contiguous_format)
-            optimizer = make_optimizer(net, tcfg)
-            train(net, optimizer, replay, warm_up, 1, rng, channels_last=channels_last)
-            seconds = _timed(lambda: train(net, optimizer, replay, tcfg, 1, rng,
-                                           channels_last=channels_last))
-            rows.append({"layout": "channels_last" if channels_last else "contiguous",
-                         "samples/s": s.train_steps * tcfg.batch_size / seconds,
-                         "steps/s": s.train_steps / seconds})
-    return Result(rows, [f"batch {tcfg.batch_size}, SGD with momentum, with replay sampling and "
-                         f"symmetries; {torch.get_num_threads()} torch threads"])
+        for bf16 in precisions:
+            for channels_last in (False, True):
+                net = net.to(memory_format=torch.channels_last if channels_last
+                             else torch.contiguous_format)
+                optimizer = make_optimizer(net, tcfg)
+                train(net, optimizer, replay, warm_up, 1, rng, channels_last=channels_last,
+                      bf16=bf16)
+                seconds = _timed(lambda: train(net, optimizer, replay, tcfg, 1, rng,
+                                               channels_last=channels_last, bf16=bf16))
+                rows.append({"precision": "bf16 autocast" if bf16 else "fp32",
+                             "layout": "channels_last" if channels_last else "contiguous",
+                             "samples/s": s.train_steps * tcfg.batch_size / seconds,
+                             "steps/s": s.train_steps / seconds})
+    notes = [f"batch {tcfg.batch_size}, SGD with momentum, with replay sampling and "
+             f"symmetries; {torch.get_num_threads()} torch threads"]
+    if len(precisions) == 1:
+        notes.append("no bf16 rows: this CPU has no bf16 instructions for oneDNN (emulated bf16 "
+                     "is 10-20x slower; the pipeline trains in fp32 here)")
+    return Result(rows, notes)
 
 
 def bench_loop(s: Settings) -> Result:
@@ -571,7 +580,8 @@ def bench_loop(s: Settings) -> Result:
         f"{cfg.selfplay.games_per_generation} games, {cfg.trainer.steps_per_generation} steps "
         f"of {cfg.trainer.batch_size} per generation; the first generation compiles and starts "
         "the self-play processes",
-        f"after the first: median {statistics.median(r['positions trained/s'] for r in timed):,.0f} "
+        f"after the first: median "
+        f"{statistics.median(r['positions trained/s'] for r in timed):,.0f} "
         f"positions trained/s (new positions in the replay), "
         f"{statistics.median(r['games/s'] for r in timed):.3g} games/s; rest = the rating, "
         "probe, checkpoints and metrics"])

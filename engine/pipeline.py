@@ -43,7 +43,7 @@ from engine.learners import check_learner, make_learner
 from engine.limits import check_train
 from engine.metrics import game_diversity, measure
 from engine.strength import probe as strength_probe
-from engine.trainer import make_average, make_optimizer, train
+from engine.trainer import choose_training, make_average, make_optimizer, train
 
 
 def _to_cpu(tree):
@@ -127,6 +127,9 @@ class Pipeline:
         settings = self.settings = choose_inference(
             best_net, game, cfg.selfplay.games_in_parallel, threads, str(device))
         settings.prepare(candidate)  # the layout that runs the net fastest trains it faster too
+        self.training = choose_training(candidate, game.planes, game.num_actions, cfg.trainer,
+                                        settings.channels_last)
+        self.log(f"trainer: {self.training.describe()}")
         average = self._load_average(candidate, state)
         self.log(f"inference: {settings.describe()}")
         if cfg.trainer.lr_schedule == "cosine" and not (cfg.pipeline.minutes
@@ -134,7 +137,8 @@ class Pipeline:
                                                         or cfg.pipeline.evaluations):
             self.log("trainer.lr_schedule is cosine but the run has no budget (--minutes, "
                      "--generations or pipeline.evaluations): the learning rate stays at its start")
-        atomic_write(run_dir / "inference.json", json.dumps(settings.__dict__).encode())
+        atomic_write(run_dir / "inference.json", json.dumps(
+            {**settings.__dict__, "trainer": self.training.__dict__}).encode())
         learner = make_learner(game, cfg, run_dir)
         _trim_metrics(run_dir / "metrics.jsonl", state.generation)
         _trim_events(run_dir / "tb", state.generation)
@@ -180,7 +184,7 @@ class Pipeline:
         t0 = time.time()
         record.update(train(loop.candidate, loop.optimizer, loop.replay, cfg.trainer, gen, rng,
                             self._progress(gen, state, start, minutes_before),
-                            self.settings.channels_last, loop.average))
+                            self.settings.channels_last, loop.average, self.training.bf16))
         record["train_seconds"] = time.time() - t0
         state.train_steps += cfg.trainer.steps_per_generation
         played, best_net = loop.played, loop.best_net

@@ -1,7 +1,11 @@
 """Trainer: policy cross-entropy + value MSE (+ L2 through weight decay), SGD with momentum."""
 from __future__ import annotations
 
+import contextlib
+import copy
 import math
+import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -83,10 +87,11 @@ def _mean_over(losses: torch.Tensor, has_target: torch.Tensor) -> torch.Tensor:
 def train(net: PolicyValueNet, optimizer: torch.optim.Optimizer, replay: ReplayBuffer,
           cfg: TrainerConfig, generation: int, rng: np.random.Generator,
           progress: float | None = None, channels_last: bool = False,
-          average: AveragedModel | None = None) -> dict:
+          average: AveragedModel | None = None, bf16: bool = False) -> dict:
     """Run cfg.steps_per_generation SGD steps on replay samples; return mean losses.
     channels_last: the net is in that memory format, and its batches are made so.
-    average: updated with net's weights after every step."""
+    average: updated with net's weights after every step. bf16: the forward pass and losses
+    under bf16 autocast (see choose_training)."""
     lr = learning_rate(cfg, generation, progress)
     for group in optimizer.param_groups:
         group["lr"] = lr
@@ -98,15 +103,110 @@ def train(net: PolicyValueNet, optimizer: torch.optim.Optimizer, replay: ReplayB
                                     for a in replay.sample(cfg.batch_size, rng))
         if channels_last:
             planes = planes.contiguous(memory_format=torch.channels_last)
-        total, *parts = losses(net, planes, policies, values, cfg.value_weight)
-        optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        optimizer.step()
+        sums += _step(net, optimizer, planes, policies, values, cfg.value_weight, bf16)
         if average is not None:
             average.update_parameters(net)
-        sums += torch.stack([total, *parts]).detach()
     net.eval()
     mean = (sums / max(cfg.steps_per_generation, 1)).tolist()
     check_finite(mean[0], (net, average.module if average is not None else None), generation)
     return {"loss": mean[0], "policy_loss": mean[1], "value_loss": mean[2],
             "policy_entropy": mean[3], "learning_rate": lr}
+
+
+def _autocast(device: torch.device, bf16: bool):
+    """bf16 autocast, or no context at all (fp32 exactly as without one)."""
+    return torch.autocast(device.type, torch.bfloat16) if bf16 else contextlib.nullcontext()
+
+
+def _step(net, optimizer, planes, policies, values, value_weight: float, bf16: bool):
+    """One SGD step; the step's (total, policy, value, entropy) losses, detached."""
+    with _autocast(planes.device, bf16):
+        total, *parts = losses(net, planes, policies, values, value_weight)
+    optimizer.zero_grad(set_to_none=True)
+    total.backward()
+    optimizer.step()
+    return torch.stack([total, *parts]).detach().float()
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """The trainer's precision, chosen by measurement (choose_training)."""
+
+    bf16: bool = False
+    fp32_steps_per_s: float = 0.0
+    bf16_steps_per_s: float = 0.0
+    fp32_loss: float | None = None  # on choose_training's fixed batch (when bf16 is faster)
+    bf16_loss: float | None = None
+
+    def describe(self) -> str:
+        if not self.fp32_steps_per_s:
+            return "fp32 (this CPU has no bf16 instructions for oneDNN: not measured)"
+        checked = ("" if self.bf16_loss is None else f"; loss on a fixed batch fp32 "
+                   f"{self.fp32_loss:.4f}, bf16 {self.bf16_loss:.4f}")
+        return (f"{'bf16 autocast' if self.bf16 else 'fp32'} (steps/s fp32 "
+                f"{self.fp32_steps_per_s:.3g}, bf16 {self.bf16_steps_per_s:.3g}{checked})")
+
+
+def _fixed_batch(net: PolicyValueNet, planes_shape, num_actions: int, size: int,
+                 channels_last: bool):
+    """A seeded batch of 0/1 planes, random policies and +-1 values (no draw from torch)."""
+    rng = np.random.default_rng(0)
+    device = next(net.parameters()).device
+    planes = torch.from_numpy(rng.integers(0, 2, (size, *planes_shape)).astype(np.float32))
+    if channels_last:
+        planes = planes.contiguous(memory_format=torch.channels_last)
+    policies = torch.from_numpy(rng.dirichlet(np.ones(num_actions), size).astype(np.float32))
+    values = torch.from_numpy(rng.choice([-1.0, 1.0], size).astype(np.float32))
+    return planes.to(device), policies.to(device), values.to(device)
+
+
+def _steps_per_s(net, cfg: TrainerConfig, batch, bf16: bool, steps: int,
+                 budget: float = math.inf) -> float:
+    """Training steps/s of a copy of net (net itself is untouched) over `steps` steps after a
+    warm-up step; past `budget` seconds in all, the rate of what ran (a lower bound)."""
+    net = copy.deepcopy(net).train()
+    optimizer = make_optimizer(net, cfg)
+    sync = torch.cuda.synchronize if batch[0].is_cuda else (lambda: None)
+    begin = time.perf_counter()
+    _step(net, optimizer, *batch, cfg.value_weight, bf16)
+    sync()
+    done, start = 0, time.perf_counter()
+    while done < steps and start - begin <= budget and time.perf_counter() - begin <= budget:
+        _step(net, optimizer, *batch, cfg.value_weight, bf16)
+        done += 1
+        sync()
+    if done == 0:  # the warm-up step alone overran the budget
+        return 1 / (start - begin)
+    return done / (time.perf_counter() - start)
+
+
+def _cpu_has_bf16() -> bool:
+    """Whether oneDNN runs bf16 on this CPU (AVX-512 and up); without it bf16 is emulated."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return True  # unknown: measure
+
+
+def choose_training(net: PolicyValueNet, planes_shape, num_actions: int, cfg: TrainerConfig,
+                    channels_last: bool = False, steps: int = 3,
+                    tolerance: float = 0.02) -> TrainingSettings:
+    """bf16 autocast for training where a few steps run faster than fp32's and its loss on a
+    fixed batch is within `tolerance` (relative) of fp32's; else fp32. Measured on copies of
+    net with a seeded batch: neither net nor torch's random generator is touched."""
+    batch = _fixed_batch(net, planes_shape, num_actions, cfg.batch_size, channels_last)
+    if not batch[0].is_cuda and not _cpu_has_bf16():
+        return TrainingSettings()  # emulated bf16: 10-20x slower than fp32, not measured
+    fp32 = _steps_per_s(net, cfg, batch, False, steps)
+    # bf16 is measured until it is clearly slower: where it is 10-20x slower (CPUs without
+    # bf16 instructions), this keeps the start-up cost to about a second
+    bf16 = _steps_per_s(net, cfg, batch, True, steps, budget=1.0 + 2 * steps / fp32)
+    if bf16 <= fp32:
+        return TrainingSettings(False, fp32, bf16)
+    probe = copy.deepcopy(net).eval()
+    with torch.no_grad():
+        loss32 = float(losses(probe, *batch, cfg.value_weight)[0])
+        with _autocast(batch[0].device, True):
+            loss16 = float(losses(probe, *batch, cfg.value_weight)[0])
+    close = abs(loss16 - loss32) <= tolerance * abs(loss32)
+    return TrainingSettings(close, fp32, bf16, loss32, loss16)

@@ -16,7 +16,8 @@ def test_memory_benchmark_reports_a_peak_that_does_not_grow_move_by_move():
 
 def test_train_benchmark_times_both_memory_formats():
     result = bench.bench_train(bench.Settings(net_game="tictactoe", train_steps=3))
-    assert [row["layout"] for row in result.rows] == ["contiguous", "channels_last"]
+    assert [row["layout"] for row in result.rows][:2] == ["contiguous", "channels_last"]
+    assert len(result.rows) in (2, 4) and result.rows[0]["precision"] == "fp32"
     assert all(row["samples/s"] > 0 and row["steps/s"] > 0 for row in result.rows)
 
 
@@ -185,3 +186,84 @@ def test_loop_benchmark_reports_the_whole_generation_beside_its_parts():
         assert row["samples trained/s"] == 2 * 16 / row["seconds"]
         assert row["self-play s"] + row["train s"] + row["gate s"] <= row["seconds"] + 1e-6
     assert "positions trained/s" in result.notes[1]
+
+
+# ---- the trainer's precision, chosen by measurement -------------------------------------------
+
+def _choose(monkeypatch, fp32_rate, bf16_rate, tolerance=0.02):
+    import games
+    from engine import trainer
+    from engine.config import load_config
+    from engine.network import build_network
+
+    monkeypatch.setattr(trainer, "_cpu_has_bf16", lambda: True)
+    monkeypatch.setattr(trainer, "_steps_per_s", lambda net, cfg, batch, bf16, steps, budget=0:
+                        bf16_rate if bf16 else fp32_rate)
+    game, cfg = games.get("tictactoe"), load_config("tictactoe")
+    net = build_network(game, cfg.network)
+    return trainer.choose_training(net, game.planes, game.num_actions, cfg.trainer,
+                                   tolerance=tolerance)
+
+
+def test_the_trainer_takes_bf16_only_where_it_is_faster_and_its_loss_agrees(monkeypatch):
+    faster = _choose(monkeypatch, 10.0, 20.0)
+    assert faster.bf16 and abs(faster.bf16_loss - faster.fp32_loss) <= 0.02 * faster.fp32_loss
+    slower = _choose(monkeypatch, 20.0, 10.0)
+    assert not slower.bf16 and slower.bf16_loss is None
+    disagrees = _choose(monkeypatch, 10.0, 20.0, tolerance=0.0)  # bf16 rounds: never equal
+    assert not disagrees.bf16 and disagrees.bf16_loss != disagrees.fp32_loss
+    assert "fp32" in disagrees.describe() and "loss on a fixed batch" in disagrees.describe()
+
+
+def test_choose_training_touches_neither_the_net_nor_torchs_generator():
+    import torch
+
+    import games
+    from engine.config import load_config
+    from engine.network import build_network
+    from engine.trainer import choose_training
+
+    game, cfg = games.get("tictactoe"), load_config("tictactoe")
+    net = build_network(game, cfg.network)
+    before, generator = {k: v.clone() for k, v in net.state_dict().items()}, torch.get_rng_state()
+    chosen = choose_training(net, game.planes, game.num_actions, cfg.trainer, steps=1)
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+    assert torch.equal(generator, torch.get_rng_state())
+    assert chosen.describe().startswith("bf16" if chosen.bf16 else "fp32")
+
+
+def test_training_under_bf16_autocast_runs_and_fp32_is_unchanged():
+    import numpy as np
+    import torch
+
+    import games
+    from engine.config import load_config
+    from engine.network import build_network
+    from engine.trainer import _fixed_batch, _step, make_optimizer
+
+    game, cfg = games.get("tictactoe"), load_config("tictactoe")
+    results = []
+    for bf16 in (False, False, True):
+        torch.manual_seed(0)
+        net = build_network(game, cfg.network).train()
+        batch = _fixed_batch(net, game.planes, game.num_actions, 16, False)
+        losses = _step(net, make_optimizer(net, cfg.trainer), *batch, cfg.trainer.value_weight,
+                       bf16)
+        results.append((losses, next(net.parameters()).detach().clone()))
+    assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
+    assert np.isfinite(results[2][0].numpy()).all()
+    assert torch.allclose(results[2][0], results[0][0], rtol=0.05)
+
+
+def test_torch_threads_wait_passively_unless_the_user_says_otherwise():
+    import subprocess
+    import sys
+
+    code = "import engine.network, os; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in __import__("os").environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "PASSIVE"
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "ACTIVE"

@@ -135,8 +135,7 @@ def run_experiment(path: str | Path, root: str | Path, quiet: bool = False,
     saved = root / "experiment.toml"
     text = Path(path).read_bytes()
     if saved.exists() and saved.read_bytes() != text:
-        raise ConfigError(f"{root} holds another experiment (its experiment.toml differs from "
-                          f"{path}); use a new directory")
+        _check_growth(load_experiment(saved), experiment, root, path)
     if root.exists() and not saved.exists() and any(root.iterdir()):
         raise ConfigError(f"{root} is not empty and holds no experiment")
     root.mkdir(parents=True, exist_ok=True)
@@ -164,12 +163,32 @@ def run_experiment(path: str | Path, root: str | Path, quiet: bool = False,
         return write_report(experiment, root, quiet=quiet)
 
 
+def _check_growth(old: Experiment, new: Experiment, root: Path, path) -> None:
+    """An experiment may grow (new arms, new seeds) but not change what its runs so far did:
+    the same game, budget and base, and every old arm's settings as they were."""
+    changed = [name for name, a, b in (("game", old.game, new.game),
+                                       ("evaluations", old.evaluations, new.evaluations),
+                                       ("base", old.base, new.base)) if a != b]
+    changed += [f"arms.{arm}" for arm in old.arms if old.arms[arm] != new.arms.get(arm)]
+    changed += [f"seed {s}" for s in old.seeds if s not in new.seeds]
+    if changed:
+        raise ConfigError(f"{root} holds another experiment: {path} changes "
+                          f"{', '.join(changed)} (an experiment may only gain arms and seeds; "
+                          "use a new directory)")
+
+
 def _run_one(path: Path, root: Path, arm: str, seed: int) -> None:
     """One run of the grid (in this process or a pool's): train to the budget, or resume."""
     from engine.pipeline import Pipeline
 
+    from engine.rundir import RunState
+
     experiment = load_experiment(path)
-    Pipeline(experiment.config(arm, seed), experiment.run_dir(root, arm, seed), quiet=True).run()
+    run_dir = experiment.run_dir(root, arm, seed)
+    state = run_dir / "state.json"
+    if state.exists() and RunState.load(state).evaluations >= experiment.evaluations:
+        return  # spent: nothing to set up
+    Pipeline(experiment.config(arm, seed), run_dir, quiet=True).run()
 
 
 def _exit_with_parent(parent: int) -> None:

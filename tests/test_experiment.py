@@ -71,11 +71,20 @@ def test_a_tiny_experiment_reports_every_arm(tmp_path):
     assert {r["arm"] for r in rows} == set(ARMS)
     assert all(0.0 <= float(r["strength"]) <= 1.0 for r in rows)
     assert all(float(r["evaluations_total"]) > 0 for r in rows)
-    # a second call resumes: every run's budget is spent, nothing is played again
+    # a second call resumes: every run's budget is spent, nothing is played again; an
+    # experiment may gain an arm (only its runs are played), not change one
     before = {p: p.stat().st_mtime_ns for p in (root / "runs").rglob("state.json")}
-    again = zeroplay("experiment", str(path), "--dir", str(root), "--quiet")
+    grown = experiment_file(tmp_path, {**ARMS, "blind": 'kind = "alphazero"\n'
+                                                        'search_critic = "none"'})
+    again = zeroplay("experiment", str(grown), "--dir", str(root), "--quiet")
     assert again.returncode == 0, again.stderr
-    assert before == {p: p.stat().st_mtime_ns for p in (root / "runs").rglob("state.json")}
+    after = {p: p.stat().st_mtime_ns for p in (root / "runs").rglob("state.json")}
+    assert {p: t for p, t in after.items() if "blind" not in str(p)} == before
+    assert (root / "runs" / "blind" / "seed_0" / "state.json") in after
+    changed = experiment_file(tmp_path, {**ARMS, "noisy": 'kind = "noisy_critic"\n'
+                                                          'flip_probability = 0.3'})
+    refused = zeroplay("experiment", str(changed), "--dir", str(root))
+    assert refused.returncode != 0 and "arms.noisy" in refused.stderr
 
 
 @pytest.mark.parametrize("arms, head, message", [

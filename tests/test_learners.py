@@ -190,3 +190,15 @@ def test_star_solver_hints_on_connect4_are_mistakes_and_the_same_after_a_restart
         scores = solver.move_scores(hint.states[0], 0)
         legal = scores != solver.ILLEGAL
         assert np.sign(scores[hint.policies[0].argmax()]) == np.sign(scores[legal].max())
+
+
+def test_the_reward_model_is_trained_once_and_read_back_on_a_resume(tmp_path):
+    config = load_config("tictactoe", overrides=["learner.kind='proxy_critic'",
+                                                 "learner.proxy='reward_model'",
+                                                 "learner.reward_games=20",
+                                                 "learner.reward_steps=5"])
+    states = games.get("tictactoe").new_states(3)
+    first = make_learner(GAME, config, tmp_path)
+    assert (tmp_path / "reward_model.ckpt").exists()
+    again = make_learner(GAME, config, tmp_path)  # as a resumed run builds it
+    assert np.array_equal(first.score(states), again.score(states))

@@ -76,8 +76,9 @@ def _reward_model(game: Game, num_games: int, steps: int, seed: int, path: Path 
     else:
         _train_reward_model(net, game, num_games, steps, seed)
         if path is not None:
-            config = {"network": REWARD_NETWORK.__dict__, "reward_games": num_games,
-                      "reward_steps": steps, "seed": seed}
+            # a checkpoint's config is a zeroplay config (checked on loading): the network's;
+            # what trained it is the run's learner settings
+            config = {"network": REWARD_NETWORK.__dict__}
             atomic_write(path, Checkpoint(game.name, 0, config, net.state_dict()).to_bytes())
     evaluator = NetworkEvaluator(net, game)
 

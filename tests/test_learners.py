@@ -202,3 +202,22 @@ def test_the_reward_model_is_trained_once_and_read_back_on_a_resume(tmp_path):
     assert (tmp_path / "reward_model.ckpt").exists()
     again = make_learner(GAME, config, tmp_path)  # as a resumed run builds it
     assert np.array_equal(first.score(states), again.score(states))
+
+
+def test_a_blind_search_with_an_exact_evaluator_finds_the_win():
+    """Blind, a finished game's node is worth the evaluator's value there, on every visit: with
+    an evaluator that knows the exact values (the solver's), the win in one is found again."""
+    solver = games.solver("tictactoe")
+
+    def exact(states, masks):
+        values = np.sign(solver.solve(states)).astype(np.float32)
+        return UniformEvaluator()(states, masks)[0], values
+
+    state = GAME.position("1425")
+    cfg = SearchConfig(simulations=400, dirichlet_fraction=0.0, solver=False,
+                       exact_terminals=False)
+    searcher = Searcher(GAME, exact, cfg, 1)
+    searcher.set_roots(state[None])
+    result = searcher.run()
+    assert result.visits[0, 2] / result.visits[0].sum() > 0.5
+    assert result.proven[0] == UNKNOWN  # nothing is proven in a blind search

@@ -1,7 +1,7 @@
 """The perfect solvers: Connect Four against Pascal Pons' scored test sets and the per-move
 scores of bench_moves.tsv, tic-tac-toe against a plain negamax written here.
 
-Fast run: samples shipped in tests/data. `-m slow`: every line of ../shared/data/connect4 but
+Fast run: samples shipped in tests/data. `-m slow`: every line of engine/data/connect4 but
 Test_L1_R3's, of which every 20th (all of it, about 4.5 hours on one core, with
 ZEROPLAY_SOLVER_ALL=1; see docs/benchmarks.md).
 """

@@ -60,12 +60,13 @@ def value_at(points: list[dict], axis: str, metric: str, x: float) -> float:
 
 
 def load_points(experiment, root: Path) -> dict:
-    """arm -> seed -> the run's metric records (only runs that have any)."""
+    """arm -> seed -> the run's metric records, of the runs that have spent their budget (a
+    report written while the grid runs leaves the others out)."""
     out = {}
     for arm in experiment.arms:
         for seed in experiment.seeds:
             records = read_metrics(experiment.run_dir(root, arm, seed) / "metrics.jsonl")
-            if records:
+            if records and records[-1].get("evaluations_total", 0) >= experiment.evaluations:
                 out.setdefault(arm, {})[seed] = records
     return out
 
@@ -362,7 +363,7 @@ def write_report(experiment, root: Path, quiet: bool = False) -> Path:
     """report.md, points.csv, round_robin.csv and the plots of an experiment directory."""
     points = load_points(experiment, root)
     if not points:
-        raise ValueError(f"{root}: no run has finished a generation yet")
+        raise ValueError(f"{root}: no run has spent its budget yet")
     write_csv(points, root)
     plot_curves(points, root, CURVES, "evaluations_total", "curves_by_evaluations.png")
     plot_curves(points, root, CURVES[:1], "games_total", "strength_by_games.png")
@@ -387,7 +388,8 @@ def write_report(experiment, root: Path, quiet: bool = False) -> Path:
     lines = [f"# Experiment report: {experiment.game}", "",
              f"Arms: {', '.join(experiment.arms)}; seeds: "
              f"{', '.join(map(str, experiment.seeds))}; budget: {experiment.evaluations:,} "
-             "self-play network evaluations per run. Runs reported: "
+             "self-play network evaluations per run. Runs reported (those that have spent "
+             "their budget): "
              + ", ".join(f"{arm} {len(runs)}" for arm, runs in points.items()) + ".", "",
              "Intervals: 95% percentile bootstrap of the mean over seeds (10,000 resamples); "
              "IQM: interquartile mean (Agarwal et al. 2021). With one game, the stratified "

@@ -35,13 +35,13 @@ from engine.checkpoint import Checkpoint, WriteError, atomic_write, load_checkpo
 from engine.config import Config
 from engine.network import NetworkEvaluator, build_network, choose_inference, resolve_device
 from engine.players import RandomPlayer, SearchPlayer, mcts_player, resolve_checkpoint
-from engine.replay import ReplayBuffer
-from engine.rundir import (CANDIDATE, PENDING_CANDIDATE, RunError, RunLock,  # noqa: F401
-                           RunState, _temporary, _trim_events, _trim_metrics, check_run,
-                           kept_checkpoint, open_run, settle_candidate)
 from engine.learners import check_learner, make_learner
 from engine.limits import check_train
 from engine.metrics import game_diversity, measure
+from engine.replay import ReplayBuffer
+from engine.rundir import (CANDIDATE, PENDING_CANDIDATE, RunError, RunLock, RunState,
+                           _trim_events, _trim_metrics, check_run, kept_checkpoint, open_run,
+                           settle_candidate)
 from engine.strength import probe as strength_probe
 from engine.trainer import choose_training, make_average, make_optimizer, train
 
@@ -69,12 +69,16 @@ class _Loop:
     candidate: torch.nn.Module  # the trained weights
     optimizer: torch.optim.Optimizer
     average: object  # the moving average of the candidate's weights, or None
-    played: torch.nn.Module  # what is gated and kept: the average, else the candidate
     learner: object
     replay: ReplayBuffer
     selfplay: object
     writer: object
     probe: tuple | None  # (Probe, the start network's policy on it)
+
+    @property
+    def played(self) -> torch.nn.Module:
+        """What is gated and kept: the moving average, else the candidate."""
+        return self.average.module if self.average is not None else self.candidate
 
 
 class Pipeline:
@@ -143,8 +147,7 @@ class Pipeline:
         _trim_metrics(run_dir / "metrics.jsonl", state.generation)
         _trim_events(run_dir / "tb", state.generation)
         from torch.utils.tensorboard import SummaryWriter
-        return _Loop(best_net, candidate, optimizer, average,
-                     average.module if average is not None else candidate, learner,
+        return _Loop(best_net, candidate, optimizer, average, learner,
                      ReplayBuffer(game, cfg.replay, run_dir / "replay", state.replay_shards,
                                   state.positions_trained),
                      make_selfplay(learner.generator(cfg), best_net, settings),

@@ -8,6 +8,7 @@ import csv
 import io
 import math
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -132,7 +133,8 @@ def plot_curves(points: dict, root: Path, metrics, axis: str, name: str) -> Path
             ys = curve(runs, axis, metric, grid)
             if not np.isfinite(ys).any():
                 continue
-            with np.errstate(all="ignore"), _quiet():
+            with warnings.catch_warnings():  # all-nan columns: no run reached that far
+                warnings.simplefilter("ignore", RuntimeWarning)
                 mean = np.nanmean(ys, axis=0)
                 low, high = np.nanpercentile(ys, 25, axis=0), np.nanpercentile(ys, 75, axis=0)
             color = f"C{list(points).index(arm)}"
@@ -151,19 +153,6 @@ def plot_curves(points: dict, root: Path, metrics, axis: str, name: str) -> Path
     plt.close(fig)
     atomic_write(path, buf.getvalue())
     return path
-
-
-class _quiet:
-    """Silence numpy's all-nan warnings while a band is computed."""
-
-    def __enter__(self):
-        import warnings
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        self._w.__exit__(*exc)
 
 
 def plot_proxy_against_kl(points: dict, root: Path) -> Path | None:

@@ -16,6 +16,7 @@ from dataclasses import replace
 import games
 from engine import bench
 from games.check import check_game
+from engine.thinking import TOP_MOVES, Thinker, describe, table
 from games.interface import ONGOING, Game
 
 PROG = "zeroplay"
@@ -80,19 +81,26 @@ def add_show(subparsers) -> None:
     p = subparsers.add_parser(
         "show", help="print the board of a position given as moves",
         description="Print the board after a sequence of moves, the player to move, and the "
-                    "result if the game is over.")
+                    "result if the game is over; with --checkpoint or --mcts-rollouts, also the "
+                    "move that player would make and the search's view of it.")
     add_game_option(p, required=True)
     p.add_argument("--moves", default="", metavar="M",
                    help="moves from the initial position: connect4 columns 1-7 (e.g. 4453), "
                         "tictactoe cells 1-9 row-major from the top left; empty: the initial position")
+    add_player_options(p, required=False)
+    add_verbose_option(p)
     p.set_defaults(run=run_show)
 
 
 def run_show(args) -> int:
     game = games.get(args.game)
     state = game.position(args.moves)
+    thinker = make_thinker(game, args) if args.checkpoint or args.mcts_rollouts else None
     print(game.render(state))
     print(status_line(game, state))
+    if thinker and game.outcome(state) == ONGOING:
+        (view,) = thinker(state[None])
+        print_view(f"{PLAYERS[game.player(state)]} would play", view, args.verbose)
     return 0
 
 
@@ -256,8 +264,10 @@ def run_status(args) -> int:
 
 # ---- bestmove / play / evaluate ------------------------------------------------------------------
 
-def add_player_options(p, simulations_default=None) -> None:
-    source = p.add_mutually_exclusive_group(required=True)
+def add_player_options(p, simulations_default=None, required: bool = True) -> None:
+    """--checkpoint or --mcts-rollouts (one of them required unless `required` is false),
+    --simulations and --seed."""
+    source = p.add_mutually_exclusive_group(required=required)
     source.add_argument("--checkpoint", metavar="FILE",
                         help="a network checkpoint ('builtin': the model shipped for the game)")
     source.add_argument("--mcts-rollouts", action="store_true",
@@ -268,6 +278,24 @@ def add_player_options(p, simulations_default=None) -> None:
                         "choice)" + ("" if simulations_default is None
                                      else "; default: %(default)s"))
     p.add_argument("--seed", type=seed_int, default=0, help="random seed (default: %(default)s)")
+
+
+def add_verbose_option(p) -> None:
+    p.add_argument("--verbose", action="store_true",
+                   help=f"show the search's {TOP_MOVES} most searched moves: prior, visits, Q "
+                        "(mean value for the mover) and proof")
+
+
+def print_view(who: str, view, verbose: bool, stream=None) -> None:
+    """'O plays 5 (value +0.31, 142/200 visits, proven win)', and the table when verbose."""
+    print(f"{who} {describe(view)}", file=stream or sys.stdout)
+    if verbose:
+        print(table(view), file=stream or sys.stdout)
+
+
+def make_thinker(game, args):
+    """The search's view of positions for the player of --checkpoint or --mcts-rollouts."""
+    return Thinker(game, make_cli_player(game, args), sys.stderr)
 
 
 def make_cli_player(game, args):
@@ -289,9 +317,15 @@ def add_bestmove(subparsers) -> None:
         description="Read positions (move sequences, one per line) from standard input and "
                     "write the chosen move for each, one per line, in the same notation. Every "
                     "line is read and checked first; then the positions are searched in "
-                    f"batches of {STDIN_BATCH}.")
+                    f"batches of {STDIN_BATCH}. --verbose writes the search's view of each "
+                    "to standard error; --json writes it instead of the move, one JSON object "
+                    "per line.")
     add_game_option(p, required=True)
     add_player_options(p)
+    add_verbose_option(p)
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per position: position, move, value, simulations, "
+                        "proven, and every legal move's prior, visits, q and proven")
     p.set_defaults(run=run_bestmove)
 
 
@@ -325,14 +359,22 @@ def run_bestmove(args) -> int:
     game = games.get(args.game)
     if args.simulations is None:
         raise ValueError("bestmove needs --simulations N")
-    player = make_cli_player(game, args)
+    thinker = make_thinker(game, args)
     try:
-        states = read_positions(game, stdin_lines(sys.stdin))
+        lines = list(stdin_lines(sys.stdin))
     except UnicodeDecodeError as e:
         raise ValueError(f"standard input is not UTF-8 text (byte {e.start} of a line)") from None
+    states = read_positions(game, lines)
     for start in range(0, len(states), STDIN_BATCH):  # bounded memory, whatever the input
-        chunk = player.choose(states[start:start + STDIN_BATCH])
-        print("\n".join(game.format_move(a) for a in chunk), flush=True)
+        views = thinker(states[start:start + STDIN_BATCH])
+        for line, view in zip(lines[start:], views):
+            if args.json:
+                print(json.dumps({"position": line.strip(), **view.to_dict()}))
+                continue
+            print(view.move)
+            if args.verbose:
+                print_view(f"{line.strip() or '(empty)'}:", view, True, sys.stderr)
+        sys.stdout.flush()
     return 0
 
 
@@ -340,13 +382,14 @@ def add_play(subparsers) -> None:
     p = subparsers.add_parser("play", help="play against a network or pure MCTS in the terminal")
     add_game_option(p, required=True)
     add_player_options(p)
+    add_verbose_option(p)
     p.add_argument("--second", action="store_true", help="let the computer move first")
     p.set_defaults(run=run_play)
 
 
 def run_play(args) -> int:
     game = games.get(args.game)
-    player = make_cli_player(game, args)
+    thinker = make_thinker(game, args)
     human = 1 if args.second else 0
     state = game.initial()
     while game.outcome(state) == ONGOING:
@@ -364,9 +407,9 @@ def run_play(args) -> int:
             except games.GameError as e:
                 print(e)
             continue
-        action = int(player.choose(state[None])[0])
-        print(f"{PLAYERS[1 - human]} plays {game.format_move(action)}")
-        state = game.apply(state, action)
+        (view,) = thinker(state[None])
+        print_view(f"{PLAYERS[1 - human]} plays", view, args.verbose)
+        state = game.apply(state, game.parse_move(view.move))
     print(game.render(state))
     print(status_line(game, state))
     return 0

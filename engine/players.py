@@ -46,6 +46,10 @@ class SearchPlayer:
         check_search(game, search.simulations, 1, search.leaves_per_tree, option)
 
     def choose(self, states):
+        return self.analyse(states)[0].action
+
+    def analyse(self, states):
+        """(the search's result, its trees) for states [n, S]: engine.thinking reads both."""
         n = len(states)
         if n not in self._searchers:
             cfg = self.search
@@ -56,7 +60,7 @@ class SearchPlayer:
                                           seed=self.seed + n)
         searcher = self._searchers[n]
         searcher.set_roots(states)
-        return searcher.run().action
+        return searcher.run(), searcher.tree
 
 
 def mcts_player(game: Game, simulations: int, rollouts: int = 1, seed: int = 0,

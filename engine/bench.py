@@ -41,6 +41,9 @@ class Settings:
     search_simulations: int = 800  # per position and per move, ours and OpenSpiel's
     search_batches: tuple[int, ...] = (1, 64, 256)  # batch sizes for the tree's own rate
     search_repeats: int = 7  # rounds of each search measurement (medians reported)
+    long_simulations: int = 100_000  # per position in the long search (0: none)
+    long_positions: int = 40  # positions of the long search, searched as one batch
+    long_rounds: int = 3  # paired rounds of the long search
     net_game: str = "connect4"  # the game whose default network the network benchmarks use
     inference_batches: tuple[int, ...] = (32, 64, 128, 256)
     selfplay_games: int = 256  # games of real self-play per timed pass (one batch of B)
@@ -179,13 +182,12 @@ def bench_compile(s: Settings) -> Result:
 
 # ---- search: pure MCTS simulations per second, ours vs OpenSpiel's MCTSBot -----------------------
 
-BENCH_MOVES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "connect4" / \
-    "bench_moves.tsv"
+BENCH_MOVES = Path(__file__).parent / "data" / "connect4" / "bench_moves.tsv"  # shipped copy
 
 
 def search_positions(game, n: int, seed: int) -> tuple[list[str], str]:
     """n unfinished positions as move strings, and where they came from: the first n of
-    ../shared/data/connect4/bench_moves.tsv for Connect Four when it is there, else positions
+    the shipped bench_moves.tsv for Connect Four when it is there, else positions
     after 4-19 seeded random moves."""
     if game.name == "connect4" and BENCH_MOVES.is_file():
         lines = [line.split("\t")[0] for line in BENCH_MOVES.read_text().splitlines()
@@ -206,8 +208,9 @@ def search_positions(game, n: int, seed: int) -> tuple[list[str], str]:
 
 
 def _our_search(game, states, evaluator, config, batch: int, seed: int):
-    """(pass, tree bytes per tree): a callable that searches every state once, `batch` trees at
-    a time (len(states) a multiple of batch), and the tree's memory per tree."""
+    """(pass, tree statistics, tree bytes per tree): a callable that searches every state once,
+    `batch` trees at a time (len(states) a multiple of batch); one that does the same and
+    returns the depths and states of every node the pass created; the tree's memory per tree."""
     searcher = Searcher(game, evaluator, config, batch, seed=seed)
     chunks = [states[i:i + batch] for i in range(0, len(states), batch)]
 
@@ -216,14 +219,64 @@ def _our_search(game, states, evaluator, config, batch: int, seed: int):
             searcher.set_roots(chunk)
             visits = searcher.run().visits
         return visits
+
+    def leaves():
+        depths, leaf_states = [], []
+        for chunk in chunks:
+            search([chunk])
+            t = searcher.tree
+            for b in range(len(chunk)):
+                parent, depth = t.parent[b, 1:t.node_count[b]], np.zeros(t.node_count[b], int)
+                while True:  # each pass settles one more level
+                    deeper = np.concatenate(([0], depth[parent] + 1))
+                    if (deeper == depth).all():
+                        break
+                    depth = deeper
+                depths.append(depth[1:])
+                leaf_states.append(t.states[b, 1:t.node_count[b]])
+        return np.concatenate(depths), np.concatenate(leaf_states)
     total = search(chunks[:1]).sum(axis=1)  # the search counts what it claims to
     assert (total == config.simulations).all(), total
-    return search, tree_bytes(searcher.tree) / batch
+    return search, leaves, tree_bytes(searcher.tree) / batch
 
 
-def _openspiel_search(pyspiel, game, positions, simulations: int, seed: int):
-    """A callable that runs OpenSpiel's C++ MCTSBot (UCT, one random rollout per leaf, no
-    solver) once on each position: one bot.step per position."""
+def playout_lengths(game, states: np.ndarray, rng) -> np.ndarray:
+    """Moves of one uniform random playout from each state to the game's end."""
+    lengths = np.zeros(len(states), np.int64)
+    for i, state in enumerate(states):
+        while game.outcome(state) == games.ONGOING:
+            state = game.apply(state, int(rng.choice(np.flatnonzero(game.legal(state)))))
+            lengths[i] += 1
+    return lengths
+
+
+def leaf_profile(leaves, game, seed: int, sample: int = 2000) -> tuple[float, float, float]:
+    """(mean depth of the nodes a search pass created, mean moves of a random rollout from a
+    sample of them, the game's compiled playouts' microseconds per rollout from that sample):
+    where the walks end, how long their rollouts run and what one costs."""
+    depths, states = leaves()
+    rng = np.random.default_rng(seed)
+    picked = states[rng.choice(len(states), min(sample, len(states)), replace=False)]
+    kernel_rng = make_rng(seed)
+    seconds = median_seconds(lambda: game.playouts(picked, kernel_rng), 21)
+    return (float(depths.mean()), float(playout_lengths(game, picked, rng).mean()),
+            1e6 * seconds / len(picked))
+
+
+def tree_cost(sims_per_s: float, depth: float, rollout_us: float) -> float:
+    """Nanoseconds per level walked: a simulation's time less its rollout's, over its depth."""
+    return (1e9 / sims_per_s - 1e3 * rollout_us) / depth
+
+
+PROFILED_POSITIONS = 8  # OpenSpiel's trees walked for the leaf profile
+OPENSPIEL_SELECTION = {"puct": ("PUCT", 3.0), "uct": ("UCT", 2.0)}  # MCTSBot's rule, constant
+
+
+def _openspiel_search(pyspiel, game, positions, simulations: int, seed: int, rule: str):
+    """(pass, tree statistics): a callable that runs OpenSpiel's C++ MCTSBot (one random rollout
+    per leaf, no solver; rule "uct" with its default c = 2 or "puct" with ours, c = 3, over the
+    uniform priors of its rollout evaluator) once on each position, one bot.step each; and one
+    that searches every position and returns the depths and move lists of its visited nodes."""
     spiel_game = pyspiel.load_game(OPENSPIEL_NAMES[game.name])
     states = []
     for moves in positions:
@@ -231,10 +284,26 @@ def _openspiel_search(pyspiel, game, positions, simulations: int, seed: int):
         for action in game.parse_moves(moves):  # the same action numbers in both
             state.apply_action(action)
         states.append(state)
-    bot = pyspiel.MCTSBot(spiel_game, pyspiel.RandomRolloutEvaluator(1, seed), uct_c=2.0,
-                          max_simulations=simulations, max_memory_mb=1024, solve=False,
-                          seed=seed, verbose=False)
-    return lambda: [bot.step(state) for state in states]
+    policy, c = OPENSPIEL_SELECTION[rule]
+    bot = pyspiel.MCTSBot(spiel_game, pyspiel.RandomRolloutEvaluator(1, seed), uct_c=c,
+                          max_simulations=simulations, max_memory_mb=4096, solve=False,
+                          seed=seed, verbose=False,
+                          child_selection_policy=getattr(pyspiel.ChildSelectionPolicy, policy))
+
+    def leaves():  # of the first `PROFILED_POSITIONS` positions: Python walks these trees
+        depths, leaf_states = [], []
+        for moves, state in list(zip(positions, states))[:PROFILED_POSITIONS]:
+            stack = [(child, 1, game.position(moves)) for child in bot.mcts_search(state).children]
+            while stack:
+                node, depth, parent_state = stack.pop()
+                if node.explore_count == 0:  # created with its siblings, never walked into
+                    continue
+                node_state = game.apply(parent_state, node.action)
+                depths.append(depth)
+                leaf_states.append(node_state)
+                stack.extend((child, depth + 1, node_state) for child in node.children)
+        return np.array(depths), np.stack(leaf_states)
+    return (lambda: [bot.step(state) for state in states]), leaves
 
 
 def paired_rounds(ours: Callable[[], float], peer: Callable[[], float], rounds: int):
@@ -253,70 +322,129 @@ def paired_rounds(ours: Callable[[], float], peer: Callable[[], float], rounds: 
             statistics.median(ratios))
 
 
-def paired_rates(ours, peer, rounds: int) -> tuple[float, float, float]:
-    """(our median passes/s, the peer's, the median of the per-round ratios): each round times
-    both passes back to back, so that each ratio compares two measurements made at the same
-    machine speed (on a shared machine it drifts by up to 2x within minutes); which goes first
-    alternates, so that neither always runs in the other's wake (its cache, its clock)."""
+def paired_rates(ours, peer, rounds: int) -> tuple[float, float, float, int]:
+    """(our median passes/s, the peer's, the median of the per-round ratios, our passes per
+    timed pass): each round times both passes back to back, so that each ratio compares two
+    measurements made at the same machine speed (on a shared machine it drifts by up to 2x
+    within minutes); which goes first alternates, so that neither always runs in the other's
+    wake (its cache, its clock); ours is repeated until its timed pass lasts about as long as
+    the peer's (the warm-up's times decide how often)."""
     ours(), peer()  # warm-up
-    return paired_rounds(lambda: 1.0 / _timed(ours), lambda: 1.0 / _timed(peer), rounds)
+    repeat = max(1, round(_timed(peer) / _timed(ours)))
+
+    def our_passes():
+        for _ in range(repeat):
+            ours()
+    return (*paired_rounds(lambda: repeat / _timed(our_passes), lambda: 1.0 / _timed(peer),
+                           rounds), repeat)
 
 
 def bench_search(s: Settings) -> Result:
     """Pure MCTS on Connect Four: simulations/s of our batched search and of OpenSpiel's MCTSBot
-    on the same positions with the same simulations; then the tree's own rate (no rollouts)."""
+    (PUCT with our constant, and UCT with its own) on the same positions with the same
+    simulations, where their walks end and how long their rollouts run; a long search; then the
+    tree's own rate (no rollouts)."""
     game, n, sims, rounds = games.get("connect4"), s.search_positions, s.search_simulations, \
         s.search_repeats
-    positions, source = search_positions(game, n, s.seed)
+    long = s.long_positions if s.long_simulations else 0
+    positions, source = search_positions(game, max(n, long), s.seed)
     states = np.stack([game.position(p) for p in positions])
     pyspiel = _pyspiel()
-    peer = _openspiel_search(pyspiel, game, positions, sims, s.seed) if pyspiel else None
-    sims_per_pass = n * sims
-    peer_rates = []
+    rules = tuple(OPENSPIEL_SELECTION) if pyspiel else ()
+    no_ratio = {f"vs OpenSpiel {rule.upper()}": "-" for rule in rules}
+    rows, peer_rates, repeats = [], {}, []
 
-    def row(search, batch, leaves, solver, rate, kib="-", ratio="-"):
-        return {"search": search, "batch": batch, "leaves/tree": leaves, "solver": solver,
-                "sims/s": rate, "vs OpenSpiel": ratio, "KiB/tree": kib}
+    def config(simulations, **kw):  # c_base out of reach: the constant c = 3.0 at any depth
+        return SearchConfig(simulations=simulations, c_init=3.0, c_base=1e12,
+                            dirichlet_fraction=0.0, **kw)
 
-    rows = []
+    def compare(name, count, simulations, batch, leaves, solver, rules, rounds):
+        """A row of ours against each OpenSpiel rule in `rules`, on the first count positions."""
+        ours, our_leaves, size = _our_search(
+            game, states[:count], RolloutEvaluator(game, 1, s.seed),
+            config(simulations, leaves_per_tree=leaves, solver=solver), batch, s.seed)
+        row = {"search": name, "simulations": simulations, "batch": batch,
+               "leaves/tree": leaves, "solver": "on" if solver else "off", **no_ratio}
+        for rule in rules:
+            peer, _ = _openspiel_search(pyspiel, game, positions[:count], simulations, s.seed,
+                                        rule)
+            rate, peer_rate, ratio, repeat = paired_rates(ours, peer, rounds)
+            row.setdefault("sims/s", rate * count * simulations)
+            row[f"vs OpenSpiel {rule.upper()}"] = ratio
+            peer_rates.setdefault((rule, simulations), []).append(
+                peer_rate * count * simulations)
+            repeats.append(repeat)
+        if not rules:
+            row["sims/s"] = count * simulations / median_seconds(ours, rounds)
+        depth, rollout, rollout_us = leaf_profile(our_leaves, game, s.seed)
+        return {**row, "leaf depth": depth, "rollout moves": rollout, "rollout us": rollout_us,
+                "tree ns/level": tree_cost(row["sims/s"], depth, rollout_us),
+                "KiB/tree": size / 1024}
+
+    def peer_row(name, count, simulations, rule):
+        _, peer_leaves = _openspiel_search(pyspiel, game, positions[:count], simulations,
+                                           s.seed, rule)
+        depth, rollout, _ = leaf_profile(peer_leaves, game, s.seed)
+        return {"search": name, "simulations": simulations, "batch": 1, "leaves/tree": "-",
+                "solver": "off", **no_ratio,
+                "sims/s": statistics.median(peer_rates[rule, simulations]),
+                "leaf depth": depth, "rollout moves": rollout, "rollout us": "-",
+                "tree ns/level": "-", "KiB/tree": "-"}
+
+    def tree_only(name, count, simulations, batch, solver, rounds):
+        batch_states = states[np.arange(count) % n]  # the positions again, cycled to fill
+        ours, our_leaves, size = _our_search(game, batch_states, UniformEvaluator(),
+                                             config(simulations, solver=solver), batch, s.seed)
+        rate, depth = count * simulations / median_seconds(ours, rounds), our_leaves()[0].mean()
+        return {"search": name, "simulations": simulations, "batch": batch, "leaves/tree": 1,
+                "solver": "on" if solver else "off", **no_ratio, "sims/s": rate,
+                "leaf depth": float(depth), "rollout moves": 0, "rollout us": 0.0,
+                "tree ns/level": tree_cost(rate, depth, 0.0), "KiB/tree": size / 1024}
+
     for batch, leaves, solver in ((n, 1, True), (n, 8, True), (n, 1, False), (1, 1, True)):
-        config = SearchConfig(simulations=sims, c_init=3.0, dirichlet_fraction=0.0,
-                              leaves_per_tree=leaves, solver=solver)
-        ours, size = _our_search(game, states, RolloutEvaluator(game, 1, s.seed), config,
-                                 batch, s.seed)
-        if peer is None:
-            rate, ratio = sims_per_pass / median_seconds(ours, rounds), "-"
-        else:
-            rate, peer_rate, ratio = paired_rates(ours, peer, rounds)
-            rate *= sims_per_pass
-            peer_rates.append(peer_rate * sims_per_pass)
-        rows.append(row("ours, 1 rollout/leaf", batch, leaves, "on" if solver else "off", rate,
-                        size / 1024, ratio))
-    if peer_rates:
-        rows.append(row("OpenSpiel MCTSBot, 1 rollout/leaf", 1, "-", "off",
-                        statistics.median(peer_rates), ratio=1.0))
-    config = SearchConfig(simulations=sims, c_init=3.0, dirichlet_fraction=0.0)
-    for batch in s.search_batches:
-        batch_states = states[np.arange(batch) % n]  # the positions again, cycled to fill
-        ours, size = _our_search(game, batch_states, UniformEvaluator(), config, batch, s.seed)
-        rate = len(batch_states) * sims / median_seconds(ours, rounds)
-        rows.append(row("ours, tree only (value 0)", batch, 1, "on", rate, size / 1024))
+        rows.append(compare("ours, 1 rollout/leaf", n, sims, batch, leaves, solver, rules,
+                            rounds))
+    rows += [peer_row(f"OpenSpiel MCTSBot {rule.upper()}, 1 rollout/leaf", n, sims, rule)
+             for rule in rules]
+    if long:
+        rows.append(compare("ours, long search", long, s.long_simulations, long, 1, False,
+                            rules[:1], s.long_rounds))
+        if rules:
+            rows.append(peer_row(f"OpenSpiel MCTSBot {rules[0].upper()}, long search", long,
+                                 s.long_simulations, rules[0]))
+        rows.append(tree_only("ours, long search, tree only (value 0)", long,
+                              s.long_simulations, long, False, s.long_rounds))
+    rows += [tree_only("ours, tree only (value 0)", batch, sims, batch, True, rounds)
+             for batch in s.search_batches]
+    spread = "; ".join(f"{rule.upper()} at {sims:,}: {min(r):,.0f}-{max(r):,.0f}/s"
+                       for (rule, sims), r in peer_rates.items())
     notes = [
         f"{source}; {sims:,} simulations per position; one core each",
-        f"vs OpenSpiel: {rounds} rounds per row, one OpenSpiel pass over the positions and one "
-        "of ours, back to back, in alternating order; the median of the rounds' ratios (the "
+        f"vs OpenSpiel: {rounds} rounds per row ({s.long_rounds} for the long search), one "
+        "OpenSpiel pass over the positions and one of ours, back to back, in alternating order; "
+        "ours repeated until its pass lasts about as long as OpenSpiel's (this run: "
+        f"{', '.join(map(str, repeats)) or '-'} times); the median of the rounds' ratios (the "
         "machine's speed drifts by up to 2x within minutes, so only ratios measured side by "
-        "side mean much); rates: medians of the rounds; OpenSpiel's row: the median of its "
-        f"rounds' medians, spread "
-        f"{min(peer_rates, default=0):,.0f}-{max(peer_rates, default=0):,.0f}/s",
-        "ours: SearchConfig(simulations, c_init=3.0, dirichlet_fraction=0), uniform priors; "
+        "side mean much); rates: medians of the rounds; OpenSpiel's rows: the median of its "
+        f"rounds' rates, spread {spread or '-'}",
+        "ours: PUCT Q + c P sqrt(N) / (1 + n) with c = 3.0 at every depth (c_base out of "
+        "reach), uniform priors, unvisited children at the parent's value; "
         f"batch {n} = all positions searched together as one batch (the engine's mode), "
         "batch 1 = one position at a time; leaves/tree > 1 = that many walks per tree per step "
         "(virtual loss); the solver's walks that end on a proven node need no rollout",
-        "OpenSpiel: pyspiel.MCTSBot(uct_c=2.0, RandomRolloutEvaluator(1), solve=False), one "
-        "bot.step per position; the selection rules differ (UCT vs PUCT with uniform "
-        "priors), but in both a simulation is one walk, one expansion, one random rollout and "
-        "one backup",
+        "OpenSpiel: pyspiel.MCTSBot(RandomRolloutEvaluator(1), solve=False), one bot.step per "
+        "position; PUCT: child_selection_policy=PUCT with uct_c = 3.0, the same formula over "
+        "the evaluator's uniform priors (unvisited children at 0); UCT: its default rule, "
+        "uct_c = 2.0; a simulation is one walk, one expansion, one random rollout and one "
+        "backup in both",
+        "leaf depth: mean depth below the root of the nodes a pass created (where walks ended; "
+        f"OpenSpiel's over its first {PROFILED_POSITIONS} positions); rollout moves: mean "
+        "length of a random playout from a sample of 2,000 of them; rollout us: our compiled "
+        "playouts' time per rollout from that sample (median of 21 timings); tree ns/level: "
+        "a simulation's time less its rollout, per level walked",
+        f"long search: {s.long_simulations:,} simulations on each of the first {long} "
+        "positions, ours as one batch, solver off in both; its tree-only row is the same "
+        "search with value 0 and no rollout (a broader, shallower tree: see its leaf depth)",
         "tree only: UniformEvaluator (value 0, no rollout), so the rate is the tree's own "
         "(selection, expansion, backup and the game's rules; pure MCTS runs its whole loop "
         f"compiled), the median of {rounds} passes; KiB/tree = the preallocated tree arrays / "

@@ -1,4 +1,7 @@
 """The network-side benchmarks run and report sane records (their figures live in docs/)."""
+import numpy as np
+
+import games
 from engine import bench
 
 
@@ -24,13 +27,40 @@ def test_train_benchmark_times_both_memory_formats():
 def test_search_benchmark_compares_each_row_with_openspiel_beside_it():
     import pytest
     pytest.importorskip("pyspiel")
-    result = bench.bench_search(bench.Settings(search_positions=4, search_simulations=50,
-                                               search_batches=(4,), search_repeats=1))
-    peer_row = [r for r in result.rows if r["search"].startswith("OpenSpiel")]
+    result = bench.bench_search(bench.Settings(
+        search_positions=4, search_simulations=50, search_batches=(4,), search_repeats=1,
+        long_simulations=500, long_positions=2, long_rounds=1))
+    rows = {r["search"]: r for r in result.rows}
     ours = [r for r in result.rows if r["search"] == "ours, 1 rollout/leaf"]
-    assert len(peer_row) == 1 and len(ours) == 4
-    assert all(r["vs OpenSpiel"] > 0 for r in ours)
+    assert len(ours) == 4 and {r["batch"] for r in ours} == {1, 4}  # batch 1 beside batch 4
+    assert all(r["vs OpenSpiel PUCT"] > 0 and r["vs OpenSpiel UCT"] > 0 for r in ours)
+    for name in ("OpenSpiel MCTSBot PUCT, 1 rollout/leaf", "OpenSpiel MCTSBot UCT, 1 rollout/leaf",
+                 "OpenSpiel MCTSBot PUCT, long search"):
+        assert rows[name]["sims/s"] > 0
+    long = rows["ours, long search"]
+    assert (long["simulations"], long["batch"], long["vs OpenSpiel UCT"]) == (500, 2, "-")
+    assert long["vs OpenSpiel PUCT"] > 0
+    # walks go deeper with 10x the simulations, in both engines; a rollout from a leaf of a
+    # Connect Four position lasts at least one move and at most the board's 42
+    assert long["leaf depth"] > ours[0]["leaf depth"] > 1
+    assert rows["OpenSpiel MCTSBot PUCT, long search"]["leaf depth"] > \
+        rows["OpenSpiel MCTSBot PUCT, 1 rollout/leaf"]["leaf depth"] > 1
+    assert all(1 <= r["rollout moves"] <= 42 for r in ours)
     assert "1 rounds per row" in " ".join(result.notes)
+
+
+def test_leaf_profile_measures_depth_and_rollout_length_exactly():
+    """Tic-tac-toe after 8 moves has one empty cell: a rollout from the root lasts one move; its
+    one child is the search's only node, at depth 1, and the game has ended there."""
+    game = games.get("tictactoe")
+    full = game.position(game.format_moves([0, 1, 2, 4, 3, 5, 7, 6]))
+    assert list(bench.playout_lengths(game, full[None], np.random.default_rng(0))) == [1]
+    ours, leaves, _ = bench._our_search(game, full[None], bench.RolloutEvaluator(game, 1, 0),
+                                        bench.SearchConfig(simulations=5, solver=False), 1, 0)
+    depths, states = leaves()
+    assert set(depths.tolist()) == {1}
+    depth, moves, rollout_us = bench.leaf_profile(leaves, game, 0)
+    assert (depth, moves) == (1.0, 0.0) and rollout_us >= 0
 
 
 def test_paired_rates_take_the_median_of_ratios_measured_back_to_back(monkeypatch):
@@ -45,8 +75,8 @@ def test_paired_rates_take_the_median_of_ratios_measured_back_to_back(monkeypatc
             # the medians would be 0.75
             clock["now"] += seconds * (4 if clock["calls"] > 9 else 1)
         return run
-    ours, peer_rate, ratio = bench.paired_rates(work(1.0), work(3.0), rounds=7)
-    assert ratio == 3.0
+    ours, peer_rate, ratio, repeat = bench.paired_rates(work(1.0), work(3.0), rounds=7)
+    assert ratio == 3.0 and repeat == 3  # ours runs 3 times a pass to last as long as the peer
     assert peer_rate in (1 / 3.0, 1 / 12.0) and ours in (1.0, 0.25)
 
 
@@ -267,3 +297,9 @@ def test_torch_threads_wait_passively_unless_the_user_says_otherwise():
     out = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
                          capture_output=True, text=True, check=True).stdout.strip()
     assert out == "ACTIVE"
+
+
+def test_tree_cost_is_a_simulations_time_less_its_rollout_per_level():
+    # 1M simulations/s = 1,000 ns each; a 0.5 us rollout leaves 500 ns over 5 levels
+    assert bench.tree_cost(1e6, 5.0, 0.5) == 100.0
+    assert bench.tree_cost(2e6, 4.0, 0.0) == 125.0

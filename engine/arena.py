@@ -1,4 +1,5 @@
-"""Arena: matches between players in colour-swapped pairs, Elo with confidence, SPRT gating."""
+"""Arena: matches between players in colour-swapped pairs, Elo with an exact interval, SPRT
+gating."""
 from __future__ import annotations
 
 import math
@@ -8,6 +9,8 @@ import numpy as np
 
 from engine.config import ArenaConfig
 from games import ONGOING, Game
+
+CONFIDENCE = 0.95  # of every interval printed or stored
 
 
 @dataclass
@@ -24,14 +27,19 @@ class MatchResult:
     def score(self) -> float:
         return (self.wins + 0.5 * self.draws) / max(self.games, 1)
 
-    def elo(self) -> tuple[float, float, float]:
-        """Elo difference of the first player over the second, with a 95% interval."""
-        n = max(self.games, 1)
-        s = (self.wins + 0.5 * self.draws + 0.5) / (n + 1)  # +1/2 keeps 100% finite
-        var = (self.wins * (1 - s) ** 2 + self.draws * (0.5 - s) ** 2
-               + self.losses * s ** 2) / n
-        half = 1.96 * math.sqrt(max(var, 1e-9) / n)
-        return elo_of(s), elo_of(max(s - half, 1e-4)), elo_of(min(s + half, 1 - 1e-4))
+    def elo(self, confidence: float = CONFIDENCE) -> tuple[float, float, float]:
+        """Elo difference of the first player over the second, with an exact interval
+        (`score_interval`). When every game was won, the upper end is +inf and the estimate is
+        the lower end (a floor, not a value); when every game was lost, the mirror."""
+        lo, hi = (elo_of(x) for x in score_interval(self.points, self.games, confidence))
+        if self.games == 0:
+            return 0.0, lo, hi
+        score = self.score
+        return (lo if score == 1 else hi if score == 0 else elo_of(score)), lo, hi
+
+    @property
+    def points(self) -> float:
+        return self.wins + 0.5 * self.draws
 
     def add(self, other: "MatchResult") -> None:
         self.wins += other.wins
@@ -41,13 +49,37 @@ class MatchResult:
     def describe(self) -> str:
         if self.games == 0:
             return "no games"
-        elo, lo, hi = self.elo()
         return (f"+{self.wins} ={self.draws} -{self.losses} ({self.games} games), "
-                f"score {self.score:.3f}, Elo {elo:+.0f} [{lo:+.0f}, {hi:+.0f}]")
+                f"score {self.score:.3f}, Elo {describe_elo(*self.elo())}")
+
+
+def describe_elo(elo: float, lo: float, hi: float) -> str:
+    """'+120 [+45, +210]'; '>= +28' when the interval has no upper end, '<= -28' no lower."""
+    if math.isinf(hi) and math.isinf(lo):
+        return "unknown (no games)"
+    if math.isinf(hi):
+        return f">= {lo:+.0f}"
+    if math.isinf(lo):
+        return f"<= {hi:+.0f}"
+    return f"{elo:+.0f} [{lo:+.0f}, {hi:+.0f}]"
+
+
+def score_interval(points: float, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Clopper-Pearson (exact binomial) interval of a score of `points` in n trials (a draw is
+    half a point); (0, 1) when n is 0. Its ends are 0 and 1 exactly when the score is."""
+    from scipy.stats import beta
+
+    tail = (1 - confidence) / 2
+    lo = beta.ppf(tail, points, n - points + 1) if points > 0 else 0.0
+    hi = beta.ppf(1 - tail, points + 1, n - points) if points < n else 1.0
+    return float(lo), float(hi)
 
 
 def elo_of(score: float) -> float:
-    """The logistic Elo difference of a score in (0, 1) (an even score: +0, not -0)."""
+    """The logistic Elo difference of a score in [0, 1] (an even score: +0, not -0; a score of
+    1 is +inf, of 0 -inf)."""
+    if score in (0.0, 1.0):
+        return math.copysign(math.inf, score - 0.5)
     return 400.0 * math.log10(score / (1.0 - score))
 
 

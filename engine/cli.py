@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from dataclasses import replace
 
@@ -231,6 +232,7 @@ def add_status(subparsers) -> None:
 def run_status(args) -> int:
     from pathlib import Path
 
+    from engine.arena import describe_elo
     from engine.rundir import RunError, RunState, read_config
 
     run_dir = Path(args.run_dir)
@@ -238,8 +240,8 @@ def run_status(args) -> int:
         raise RunError(f"{run_dir} holds no zeroplay run (no config.json)")
     started = not (run_dir / "state.json").exists()  # killed before its first generation ended
     state = RunState() if started else RunState.load(run_dir / "state.json")
-    info = {**state.__dict__, "best_checkpoint": str(run_dir / "best.ckpt"),
-            "game": read_config(run_dir).game}
+    config = read_config(run_dir)
+    info = {**state.__dict__, "best_checkpoint": str(run_dir / "best.ckpt"), "game": config.game}
     if started:
         info["note"] = ("started, no generation complete yet: train on this directory starts "
                         "it again from generation 0")
@@ -252,9 +254,11 @@ def run_status(args) -> int:
     print(f"game {info['game']}: generation {state.generation}, {state.games} games, "
           f"{state.positions} positions, {state.minutes:.1f} minutes")
     print(f"best: generation {state.best_generation} ({info['best_checkpoint']})")
-    for anchor, (elo, lo, hi) in state.elo.items():
-        print(f"Elo vs {anchor}: {elo:+.0f} [{lo:+.0f}, {hi:+.0f}] "
-              f"(generation {state.rated_generation or state.best_generation})")
+    arena = config.arena
+    for anchor, triple in state.elo.items():
+        print(f"Elo vs {anchor}: {describe_elo(*triple)} (95%; generation "
+              f"{state.rated_generation or state.best_generation}, {arena.rating_games} games "
+              f"at {arena.simulations} simulations a move)")
     if state.last_gate:
         g = state.last_gate
         print(f"last gate (generation {g['generation']}): "
@@ -441,7 +445,7 @@ def run_evaluate(args) -> int:
     second = parse_player(game, args.second, (args.seed + 1) % 2**32)
     result = play_pairs(game, first, second, (args.games + 1) // 2, args.opening_moves,
                         args.seed)
-    elo, lo, hi = result.elo()
+    elo, lo, hi = (x if math.isfinite(x) else None for x in result.elo())  # None: unbounded
     if args.json:
         print(json.dumps({"first": args.first, "second": args.second, "wins": result.wins,
                           "draws": result.draws, "losses": result.losses,
@@ -464,13 +468,13 @@ def add_strength(subparsers) -> None:
 
 
 def run_strength(args) -> int:
-    from engine.strength import measure
+    from engine.strength import describe, measure
 
     game = games.get(args.game)
     if args.simulations is None:
         raise ValueError("strength needs --simulations N")
     rate, n = measure(game.name, make_cli_player(game, args), args.data)
-    print(f"optimal moves: {round(rate * n)} of {n} positions ({rate:.2%})")
+    print(describe(game.name, rate, n))
     return 0
 
 

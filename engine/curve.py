@@ -2,6 +2,7 @@
 Elo of the promoted networks, against minutes of training."""
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -49,6 +50,11 @@ def elo_points(run_dir: Path) -> list[tuple[float, str, float, float, float]]:
     return points
 
 
+def _bar(length: float) -> float:
+    """An error bar's length; an unbounded end (every game won or lost) draws none."""
+    return length if math.isfinite(length) else 0.0
+
+
 def plot(rows: list[dict], elo: list, title: str, out: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -66,7 +72,8 @@ def plot(rows: list[dict], elo: list, title: str, out: Path) -> None:
     for anchor in sorted({p[1] for p in elo}):
         pts = [p for p in elo if p[1] == anchor]
         bottom.errorbar([p[0] for p in pts], [p[2] for p in pts],
-                        yerr=[[p[2] - p[3] for p in pts], [p[4] - p[2] for p in pts]],
+                        yerr=[[_bar(p[2] - p[3]) for p in pts],
+                              [_bar(p[4] - p[2]) for p in pts]],
                         fmt="o-", capsize=2, label=f"vs {anchor}")
     bottom.set_ylabel("Elo of the promoted network")
     bottom.set_xlabel("minutes of training")

@@ -29,7 +29,7 @@ import torch
 from tqdm import tqdm
 
 import games
-from engine.arena import gate, play_pairs
+from engine.arena import describe_elo, gate, play_pairs
 from engine.backends import make_selfplay
 from engine.checkpoint import Checkpoint, WriteError, atomic_write, load_checkpoint
 from engine.config import Config
@@ -229,7 +229,7 @@ class Pipeline:
                  f"{record['loss']:.3f} (policy {record['policy_loss']:.3f}, value "
                  f"{record['value_loss']:.3f}), gate {'PROMOTED' if promote else 'kept best'}"
                  f" [{result.describe()}]"
-                 + "".join(f", Elo vs {k} {v[0]:+.0f}" for k, v in state.elo.items()))
+                 + "".join(f", Elo vs {k} {describe_elo(*v)}" for k, v in state.elo.items()))
 
     def _probe(self, start_net):
         """(the game's fixed probe positions, the start network's policy on them: the policy

@@ -98,6 +98,20 @@ def measure(game_name: str, player, data_file: str | Path | None = None) -> tupl
     return optimal_rate(actions, optimal), len(states)
 
 
+def describe(game_name: str, rate: float, n: int) -> str:
+    """'optimal moves: 812 of 1000 positions (81.20%; 95% interval 78.65% to 83.55%)': the
+    exact binomial interval of a sample of positions; tic-tac-toe's are all of them (no
+    sampling error, no interval)."""
+    from engine.arena import score_interval
+
+    found = round(rate * n)
+    text = f"optimal moves: {found} of {n} positions ({rate:.2%}"
+    if game_name == "tictactoe":
+        return text + "; every position: exact)"
+    lo, hi = score_interval(found, n)
+    return text + f"; 95% interval {lo:.2%} to {hi:.2%})"
+
+
 @functools.lru_cache(maxsize=2)
 def probe(game_name: str):
     """The research kit's fixed positions for a game (engine.metrics.Probe): tic-tac-toe's

@@ -1,13 +1,16 @@
-"""The arena's statistics against values worked out by hand from their definitions: the Elo of a
-score and its 95% interval, the SPRT's log-likelihood ratio, and the gate's decisions."""
+"""The arena's statistics against values worked out by hand from their definitions and against
+scipy's exact binomial bounds: the Elo of a score and its 95% interval, the SPRT's
+log-likelihood ratio, and the gate's decisions."""
 import math
 
 import pytest
+from scipy.stats import binomtest
 
 import games
 from engine import arena
 from engine.arena import MatchResult, elo_of, gate, score_of, sprt_llr
 from engine.config import ArenaConfig
+from engine.strength import describe as describe_strength
 
 GAME = games.get("tictactoe")
 
@@ -22,16 +25,39 @@ def test_elo_of_a_score_is_the_logistic_model():
     assert score_of(35.0) == pytest.approx(0.550199, abs=1e-6)  # 1 / (1 + 10^(-35/400))
 
 
-def test_the_elo_interval_of_a_match():
-    # +60 =20 -20: s = (60 + 10 + 1/2) / 101 = 0.698020 (half a point of prior keeps 100% finite);
-    # per-game variance (60 (1-s)^2 + 20 (1/2-s)^2 + 20 s^2) / 100 = 0.160004; half-width
-    # 1.96 sqrt(0.160004 / 100) = 0.078401; Elo of s, s - 0.078401 and s + 0.078401
+@pytest.mark.parametrize("wins, games", [(0, 1), (0, 6), (1, 6), (3, 6), (6, 6), (1, 1),
+                                         (17, 40), (40, 40), (812, 1000)])
+def test_the_score_interval_is_the_exact_binomial_one(wins, games):
+    # Clopper-Pearson: scipy's binomtest gives the same bounds by its own route
+    reference = binomtest(wins, games).proportion_ci(0.95, method="exact")
+    lo, hi = arena.score_interval(wins, games)
+    assert (lo, hi) == pytest.approx((reference.low, reference.high), abs=1e-9)
+    assert MatchResult(wins, 0, games - wins).elo()[1:] == pytest.approx(
+        (elo_of(lo), elo_of(hi)))
+
+
+def test_all_won_or_all_lost_is_a_one_sided_bound_never_a_clamp():
+    # 6 of 6: the exact lower end is 0.025^(1/6) = 0.540691, Elo 400 log10(0.540691 /
+    # 0.459309) = +28.37; nothing bounds it above. (A normal approximation around a padded
+    # score printed +446 [+332, +736] for this match.)
+    floor = 400 * math.log10(0.025 ** (1 / 6) / (1 - 0.025 ** (1 / 6)))
+    assert floor == pytest.approx(28.373, abs=1e-3)
+    assert MatchResult(6, 0, 0).elo() == pytest.approx((floor, floor, math.inf))
+    assert MatchResult(6, 0, 0).describe().endswith("Elo >= +28")
+    assert MatchResult(0, 0, 6).elo() == pytest.approx((-floor, -math.inf, -floor))
+    assert MatchResult(0, 0, 6).describe().endswith("Elo <= -28")
+    assert arena.describe_elo(*MatchResult().elo()) == "unknown (no games)"
+
+
+def test_the_elo_interval_of_a_match_with_draws():
+    # draws count half a point: +60 =20 -20 is 70 points of 100, score 0.7, Elo
+    # 400 log10(7 / 3) = +147.19; the interval is the exact one of 70 in 100
     elo, lo, hi = MatchResult(60, 20, 20).elo()
-    assert (elo, lo, hi) == pytest.approx((145.556, 84.762, 216.266), abs=1e-3)
-    # +10 =0 -0: s = 10.5 / 11 = 0.954545, variance 10 (1-s)^2 / 10 = 0.002066, half-width
-    # 1.96 sqrt(0.002066 / 10) = 0.028173: finite at both ends
-    assert MatchResult(10, 0, 0).elo() == pytest.approx((528.888, 439.898, 701.939), abs=1e-3)
-    # an even match is centred on 0, symmetric
+    reference = binomtest(70, 100).proportion_ci(0.95, method="exact")
+    assert elo == pytest.approx(147.19, abs=0.01)
+    assert (lo, hi) == pytest.approx((elo_of(reference.low), elo_of(reference.high)))
+    # an even match is centred on 0, symmetric, however the points were made
+    assert MatchResult(0, 40, 0).elo() == pytest.approx(MatchResult(20, 0, 20).elo())
     elo, lo, hi = MatchResult(30, 40, 30).elo()
     assert elo == pytest.approx(0.0, abs=1e-9) and lo == pytest.approx(-hi)
     assert MatchResult(30, 40, 30).describe().endswith(f"Elo +0 [{lo:+.0f}, {hi:+.0f}]")
@@ -90,3 +116,12 @@ def test_the_threshold_gate_and_no_gate(monkeypatch):
     assert not promoted and why == "score 0.500 < 0.55"
     monkeypatch.setattr(arena, "play_pairs", rounds())  # no game is played
     assert gate(GAME, None, None, ArenaConfig(gate="none"), seed=0)[::2] == (True, "no gate")
+
+
+def test_strength_on_a_sample_has_the_exact_interval_and_on_every_position_none():
+    reference = binomtest(871, 1000).proportion_ci(0.95, method="exact")
+    assert describe_strength("connect4", 0.871, 1000) == (
+        f"optimal moves: 871 of 1000 positions (87.10%; 95% interval {reference.low:.2%} to "
+        f"{reference.high:.2%})")
+    assert reference.high - reference.low == pytest.approx(0.043, abs=0.002)  # about +-2 points
+    assert describe_strength("tictactoe", 1.0, 4520).endswith("(100.00%; every position: exact)")

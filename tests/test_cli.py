@@ -104,3 +104,20 @@ def test_bench_compile_cold_and_warm(capsys):
     assert main(["bench", "compile", "--game", "tictactoe", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["benchmarks"]["compile"]["rows"]
     assert all(row["cold first calls s"] > 0 and row["warm first calls s"] > 0 for row in rows)
+
+
+def test_status_shows_an_all_won_rating_as_a_floor_with_its_games(capsys, tmp_path):
+    from engine.arena import MatchResult
+    from engine.config import load_config
+    from engine.pipeline import RunState, open_run
+
+    run_dir = tmp_path / "run"
+    open_run(run_dir, load_config("tictactoe"))
+    elo = {"random": [round(x, 1) for x in MatchResult(64, 0, 0).elo()]}
+    RunState(generation=3, best_generation=3, rated_generation=3, elo=elo).save(
+        run_dir / "state.json")
+    assert main(["status", "--run-dir", str(run_dir)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("Elo vs random"))
+    # 64 of 64 won: the exact lower end 0.025^(1/64) = 0.944028 is Elo +490.8; no upper end
+    assert line == ("Elo vs random: >= +491 (95%; generation 3, 64 games at "
+                    f"{load_config('tictactoe').arena.simulations} simulations a move)")

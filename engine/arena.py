@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from tqdm import tqdm
 
 from engine.config import ArenaConfig
 from games import ONGOING, Game
@@ -88,8 +89,9 @@ def score_of(elo: float) -> float:
 
 
 def play_pairs(game: Game, first, second, pairs: int, opening_moves: int,
-               seed: int) -> MatchResult:
-    """2 * pairs games: each random opening is played twice, with the colours swapped."""
+               seed: int, progress: bool = False) -> MatchResult:
+    """2 * pairs games: each random opening is played twice, with the colours swapped.
+    progress: a bar of finished games on a terminal."""
     rng = np.random.default_rng(seed)
     states = game.new_states(pairs)
     for _ in range(opening_moves):  # random legal openings, never ending the game
@@ -101,6 +103,7 @@ def play_pairs(game: Game, first, second, pairs: int, opening_moves: int,
                                   np.ones(len(states) // 2, np.int8)])  # who `first` is
     start_mover = game.to_play(states)
     outcomes = game.outcomes(states)
+    bar = tqdm(total=len(states), unit="game", leave=False, disable=None if progress else True)
     while (outcomes == ONGOING).any():
         live = outcomes == ONGOING
         movers = game.to_play(states)
@@ -115,6 +118,8 @@ def play_pairs(game: Game, first, second, pairs: int, opening_moves: int,
         game.play(sub, actions[rows])
         states[rows] = sub
         outcomes = game.outcomes(states)
+        bar.update(int((outcomes != ONGOING).sum()) - bar.n)
+    bar.close()
     # outcome is for the player to move; `first` is to move when movers == start ^ first_plays
     first_to_move = game.to_play(states) == (start_mover ^ first_plays)
     first_result = np.where(first_to_move, outcomes, -outcomes)

@@ -17,11 +17,11 @@ from dataclasses import replace
 import games
 from engine import bench
 from games.check import check_game
+from engine.play import PLAYERS
 from engine.thinking import TOP_MOVES, Thinker, describe, table
 from games.interface import ONGOING, Game
 
 PROG = "zeroplay"
-PLAYERS = "XO"  # the first player is X, as render draws it
 STDIN_BATCH = 1024  # bestmove searches standard input's positions in batches of this many
 MAX_LINE = 4096  # characters of a position line (a position has at most max_moves moves)
 MAX_MESSAGE = 1000  # characters of an error line
@@ -185,40 +185,82 @@ def add_train(subparsers) -> None:
     p = subparsers.add_parser(
         "train", help="run the self-play training loop (resumes an existing run directory)",
         description="Self-play -> replay -> train -> gate -> promote, in DIR. Running it again on "
-                    "the same DIR resumes where it stopped.")
-    add_game_option(p, required=True)
+                    "the same DIR resumes where it stopped, with the run's own settings (its "
+                    "config.json) and any --minutes, --generations or --set given. A run stops "
+                    "at whichever of its budgets comes first (generations, minutes, "
+                    "pipeline.evaluations); 0 or unset: no limit of that kind.")
+    add_game_option(p, help="the game of a new run (a run directory knows its own)")
     p.add_argument("--run-dir", required=True, metavar="DIR", help="the run directory")
     p.add_argument("--config", metavar="FILE", help="a TOML file of settings over the game's "
                    "defaults (engine/configs/GAME.toml)")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override one setting, e.g. --set search.simulations=100 (repeatable)")
     p.add_argument("--minutes", type=finite(0, 1e8), metavar="M",
-                   help="stop after M minutes in all (0: no limit)")
+                   help="stop after M minutes in all, resumes included (0: no limit)")
     p.add_argument("--generations", type=integer(0, 10**9), metavar="N",
-                   help="stop after N generations (0: no limit)")
+                   help="stop after N generations in all (0: no limit)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(run=run_train)
 
 
-def run_train(args) -> int:
-    from pathlib import Path
-
-    from engine.config import load_config
-    from engine.limits import check_train
-    from engine.pipeline import Pipeline
+def train_config(args, run_dir):
+    """The settings of a new run (the game's defaults, --config, --set) or of a resumed one
+    (its config.json, or --config where given, then --set)."""
+    from engine.config import load_config, resume_config
+    from engine.rundir import RunError, read_config
 
     overrides = list(args.set)
     if args.minutes is not None:
         overrides.append(f"pipeline.minutes={args.minutes}")
     if args.generations is not None:
         overrides.append(f"pipeline.generations={args.generations}")
-    game = games.get(args.game)
-    config = load_config(game.name, args.config, overrides)
-    check_train(game, config)  # before the run directory is touched
-    state = Pipeline(config, Path(args.run_dir), quiet=args.quiet).run()
+    if not (run_dir / "config.json").exists():
+        if not args.game:
+            raise RunError(f"{run_dir} holds no run yet: --game G starts one")
+        return load_config(games.get(args.game).name, args.config, overrides)
+    saved = read_config(run_dir)
+    if args.game and games.get(args.game).name != saved.game:
+        raise RunError(f"{run_dir} is a {saved.game} run, not {games.get(args.game).name}")
+    if args.config is None:
+        return resume_config(saved, overrides)
+    return load_config(saved.game, args.config, overrides)
+
+
+EXTEND = {"pipeline.generations": "--generations", "pipeline.minutes": "--minutes",
+          "pipeline.evaluations": "--set pipeline.evaluations="}  # the option of each budget
+
+
+def budget_message(config, setting: str, played: int, run_dir) -> str:
+    """Which budget ended the run, and how to give it more."""
+    from engine.pipeline import budget_text
+
+    value = getattr(config.pipeline, setting.split(".")[1])
+    option = EXTEND[setting]
+    more = f"{option}{'' if option.endswith('=') else ' '}{2 * value:g}"
+    spent = (f"this run had already spent its budget of {budget_text(config, setting)}"
+             if played == 0 else f"stopped: {budget_text(config, setting)} spent")
+    return (f"{spent} (a run stops at whichever budget comes first); to go on, give it more: "
+            f"zeroplay train --run-dir {run_dir} {more}")
+
+
+def run_train(args) -> int:
+    from pathlib import Path
+
+    from engine.limits import check_train
+    from engine.pipeline import Pipeline
+    from engine.rundir import RunState
+
+    run_dir = Path(args.run_dir)
+    config = train_config(args, run_dir)
+    check_train(games.get(config.game), config)  # before the run directory is touched
+    state_path = run_dir / "state.json"
+    before = RunState.load(state_path).generation if state_path.exists() else 0
+    pipeline = Pipeline(config, run_dir, quiet=args.quiet)
+    state = pipeline.run()
     print(f"generation {state.generation}, best generation {state.best_generation}, "
-          f"{state.games} games, {state.positions} positions; best: "
-          f"{Path(args.run_dir) / 'best.ckpt'}")
+          f"{state.games} games, {state.positions} positions; best: {run_dir / 'best.ckpt'}")
+    if pipeline.stopped_by:
+        print(budget_message(config, pipeline.stopped_by, state.generation - before, run_dir))
     return 0
 
 
@@ -383,7 +425,12 @@ def run_bestmove(args) -> int:
 
 
 def add_play(subparsers) -> None:
-    p = subparsers.add_parser("play", help="play against a network or pure MCTS in the terminal")
+    p = subparsers.add_parser(
+        "play", help="play against a network or pure MCTS in the terminal",
+        description="Play games in the terminal: type a move, or u to take back your last move "
+                    "(and the reply), h for the engine's hint, n for a new game, q to quit. "
+                    "Each engine move shows its value, visits and proof; --verbose adds its "
+                    f"{TOP_MOVES} most searched moves.")
     add_game_option(p, required=True)
     add_player_options(p)
     add_verbose_option(p)
@@ -392,31 +439,22 @@ def add_play(subparsers) -> None:
 
 
 def run_play(args) -> int:
+    from engine.play import Session
+
     game = games.get(args.game)
     thinker = make_thinker(game, args)
-    human = 1 if args.second else 0
-    state = game.initial()
-    while game.outcome(state) == ONGOING:
-        print(game.render(state))
-        if game.player(state) == human:
-            try:
-                text = input(f"{PLAYERS[human]} to move ({game.move_chars[0]}-"
-                             f"{game.move_chars[-1]}, q to quit): ").strip()
-            except EOFError:
-                return 0
-            if text.lower() in ("q", "quit"):
-                return 0
-            try:
-                state = game.apply(state, game.parse_move(text, state))
-            except games.GameError as e:
-                print(e)
-            continue
-        (view,) = thinker(state[None])
-        print_view(f"{PLAYERS[1 - human]} plays", view, args.verbose)
-        state = game.apply(state, game.parse_move(view.move))
-    print(game.render(state))
-    print(status_line(game, state))
-    return 0
+    return Session(game, thinker, 1 if args.second else 0, args.verbose,
+                   opponent_name(args)).run()
+
+
+def opponent_name(args) -> str:
+    """'the network runs/c4/best.ckpt, 200 simulations a move', for play's introduction."""
+    source = ("pure MCTS (random rollouts)" if args.mcts_rollouts
+              else f"the network {args.checkpoint}")
+    sims = ("the checkpoint's own simulations" if args.simulations is None
+            else "its raw policy (no search)" if args.simulations == 0
+            else f"{args.simulations} simulations")
+    return f"{source}, {sims} a move"
 
 
 def add_evaluate(subparsers) -> None:
@@ -444,7 +482,7 @@ def run_evaluate(args) -> int:
     first = parse_player(game, args.first, args.seed)
     second = parse_player(game, args.second, (args.seed + 1) % 2**32)
     result = play_pairs(game, first, second, (args.games + 1) // 2, args.opening_moves,
-                        args.seed)
+                        args.seed, progress=True)
     elo, lo, hi = (x if math.isfinite(x) else None for x in result.elo())  # None: unbounded
     if args.json:
         print(json.dumps({"first": args.first, "second": args.second, "wins": result.wins,
@@ -459,8 +497,8 @@ def add_strength(subparsers) -> None:
     p = subparsers.add_parser(
         "strength", help="share of positions where a player picks a perfect-play move",
         description="Tic-tac-toe: all 4,520 unfinished positions, solved exactly. Connect Four: "
-                    "positions with every move scored by a perfect solver (default "
-                    "../shared/data/connect4/bench_moves.tsv).")
+                    "positions with every move scored by a perfect solver (default: the "
+                    "bench_moves.tsv shipped in engine/data/connect4).")
     add_game_option(p, required=True)
     add_player_options(p)
     p.add_argument("--data", metavar="FILE", help="Connect Four *_moves.tsv file")
@@ -480,34 +518,48 @@ def run_strength(args) -> int:
 
 def add_curve(subparsers) -> None:
     p = subparsers.add_parser(
-        "curve", help="learning curve of a run: strength and Elo against minutes, as a PNG",
+        "curve", help="learning curve of a run: strength and Elo by generation, as a table "
+                      "and a PNG",
         description="Score every generation's checkpoint of a run against perfect play (as "
-                    "`strength` does) and plot it with the promoted networks' Elo.")
+                    "`strength` does) and print a table of it with the promoted networks' Elo; "
+                    "--out also plots it.")
     p.add_argument("--run-dir", required=True, metavar="DIR", help="the run directory")
     p.add_argument("--simulations", type=simulation_list, default=[0, 200], metavar="N,N",
                    help="search budgets to score (default: 0,200)")
     p.add_argument("--every", type=positive_int, default=1, metavar="K",
                    help="score every K-th generation (default: %(default)s)")
     p.add_argument("--data", metavar="FILE", help="Connect Four *_moves.tsv file")
-    p.add_argument("--out", required=True, metavar="PNG", help="where to write the plot")
+    p.add_argument("--out", metavar="PNG", help="plot it there too (needs matplotlib)")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.set_defaults(run=run_curve)
 
 
 def run_curve(args) -> int:
     from pathlib import Path
 
-    from engine.curve import elo_points, plot, score_generations
+    from engine.curve import elo_points, plot, score_generations, table
     from engine.rundir import read_config, read_metrics
 
     run_dir = Path(args.run_dir)
     game = read_config(run_dir).game
     read_metrics(run_dir / "metrics.jsonl")  # a damaged file is refused before any scoring
+    if args.out:
+        require("matplotlib", "curve --out")  # before minutes of scoring
     rows = score_generations(run_dir, game, args.simulations, args.every, args.data)
     if not rows:
         raise ValueError(f"{run_dir} has no generation checkpoints")
-    print(json.dumps(rows))
-    plot(rows, elo_points(run_dir), f"{game}: {run_dir.name}", Path(args.out))
+    print(json.dumps(rows) if args.json else table(rows, run_dir))
+    if args.out:
+        plot(rows, elo_points(run_dir), f"{game}: {run_dir.name}", Path(args.out))
     return 0
+
+
+def require(module: str, what: str) -> None:
+    """A ValueError saying what to install, unless `module` can be imported."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise ValueError(f"{what} needs {module}, which is not installed: pip install {module}")
 
 
 # ---- experiment ----------------------------------------------------------------------------------

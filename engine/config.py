@@ -423,6 +423,14 @@ def from_dict(game: str, data: dict, origin: str = "config") -> Config:
     return _build(game, [(data, origin)], only_changed=True)
 
 
+def resume_config(saved: Config, overrides=()) -> Config:
+    """A run's own config (its config.json) with `section.key=value` overrides: the settings
+    a resumed run goes on with."""
+    overrides = [(parse_override(o), f"--set {clip(o)}") for o in overrides]
+    return _build(saved.game, [(saved.to_dict(), "the run's config.json"), *overrides],
+                  only_changed=True)
+
+
 def load_config(game: str, file: str | Path | None = None, overrides=(), layers=()) -> Config:
     """The game's defaults, then `file`, then `layers` ((nested dict, where it came from)
     pairs, e.g. an experiment's tables), then the `section.key=value` overrides."""

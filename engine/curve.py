@@ -7,7 +7,10 @@ import re
 from pathlib import Path
 
 import games
+from tqdm import tqdm
+
 from engine import rundir
+from engine.arena import describe_elo
 from engine.players import network_player
 from engine.strength import measure
 
@@ -28,16 +31,35 @@ def score_generations(run_dir: Path, game: str, simulations: list[int], every: i
     folder = run_dir / "checkpoints"
     checkpoints = {int(m.group(1)): path for path in (folder.iterdir() if folder.is_dir() else ())
                    if (m := GEN.match(path.name))}
-    last, rows = max(checkpoints, default=None), []
-    for gen, path in sorted(checkpoints.items()):
-        if gen % every and gen != last:
-            continue
+    last = max(checkpoints, default=None)
+    chosen = [(g, path) for g, path in sorted(checkpoints.items()) if g % every == 0 or g == last]
+    rows = []
+    for gen, path in tqdm(chosen, unit="checkpoint", leave=False, disable=None):
         row = {"generation": gen, "minutes": 0.0 if gen == 0 else minutes.get(gen)}
         for sims in simulations:
             rate, _ = measure(game, network_player(games.get(game), path, sims), data_file)
             row[f"optimal_{sims}"] = rate
         rows.append(row)
     return rows
+
+
+def table(rows: list[dict], run_dir: Path) -> str:
+    """The scored generations, one a line: minutes, optimal-move rates and, where the
+    generation was rated, its Elo against each anchor (95%)."""
+    elo = {r["generation"]: r["elo"] for r in read_metrics(run_dir) if "elo" in r}
+    anchors = sorted({a for ratings in elo.values() for a in ratings})
+    rates = [k for k in rows[0] if k.startswith("optimal_")]
+    names = ["raw policy" if k == "optimal_0" else f"{k.split('_')[1]} sims" for k in rates]
+    header = ["generation", "minutes", *names, *(f"Elo vs {a}" for a in anchors)]
+    lines = [header]
+    for row in rows:
+        minutes = "" if row["minutes"] is None else f"{row['minutes']:.1f}"
+        ratings = elo.get(row["generation"], {})
+        lines.append([str(row["generation"]), minutes, *(f"{row[k]:.1%}" for k in rates),
+                      *(describe_elo(*ratings[a]) if a in ratings else "" for a in anchors)])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join("  ".join(cell.rjust(w) for cell, w in zip(line, widths)).rstrip()
+                     for line in lines)
 
 
 def elo_points(run_dir: Path) -> list[tuple[float, str, float, float, float]]:

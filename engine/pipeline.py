@@ -57,8 +57,19 @@ def _to_cpu(tree):
     return tree
 
 
+BUDGET_UNITS = {"pipeline.generations": "generation", "pipeline.minutes": "minute",
+                "pipeline.evaluations": "network evaluation"}
+
+
+def budget_text(config: Config, setting: str) -> str:
+    """A budget as words: '35 generations (pipeline.generations)'."""
+    value = getattr(config.pipeline, setting.split(".")[1])
+    amount = f"{value:,}" if isinstance(value, int) else f"{value:g}"
+    return f"{amount} {BUDGET_UNITS[setting]}{'' if value == 1 else 's'} ({setting})"
+
+
 def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    tqdm.write(message, file=sys.stderr)  # above the progress bar, not through it
 
 
 @dataclass
@@ -86,6 +97,7 @@ class Pipeline:
 
     def __init__(self, config: Config, run_dir: Path, quiet: bool = False):
         self.config, self.run_dir, self.quiet = config, Path(run_dir), quiet
+        self.stopped_by = ""  # the budget setting that ended the run (see `budget_text`)
         self.game = games.get(config.game)
 
     def log(self, message: str) -> None:
@@ -108,17 +120,32 @@ class Pipeline:
         state = open_run(run_dir, cfg)
         loop = self._setup(state, device)
         start, minutes_before = time.time(), state.minutes
-        bar = tqdm(total=cfg.pipeline.generations or None, initial=state.generation,
-                   disable=self.quiet or not sys.stderr.isatty(), unit="gen")
+        bar = self._bar(state)
         try:
             while not self._budget_spent(state, start, minutes_before):
                 self._generation(loop, state, start, minutes_before)
-                bar.update(1)
+                bar.update(self._bar_count(state) - bar.n)
+                bar.set_postfix_str(f"generation {state.generation}")
+            self.stopped_by = self._budget_spent(state, start, minutes_before)
         finally:
             bar.close()
             loop.writer.close()
             loop.selfplay.close()
         return state
+
+    def _bar(self, state: RunState) -> tqdm:
+        """The progress bar, on a terminal: in minutes under a time budget (a run stops at
+        whichever budget comes first), else in generations."""
+        p = self.config.pipeline
+        disable = self.quiet or not sys.stderr.isatty()
+        if p.minutes:
+            return tqdm(total=p.minutes, initial=state.minutes, unit="min", disable=disable,
+                        bar_format="{l_bar}{bar}| {n:.1f}/{total:g} min{postfix}")
+        return tqdm(total=p.generations or None, initial=state.generation, unit="gen",
+                    disable=disable)
+
+    def _bar_count(self, state: RunState) -> float:
+        return state.minutes if self.config.pipeline.minutes else state.generation
 
     def _setup(self, state: RunState, device: torch.device) -> "_Loop":
         """Networks, inference settings, learner, replay, self-play and logs of a run that
@@ -253,14 +280,17 @@ class Pipeline:
         return probe, reference
 
     def _budget_spent(self, state: RunState, start: float, minutes_before: float,
-                      generation: int | None = None) -> bool:
-        """Whether the run must stop after `generation` (default: the last complete one)."""
+                      generation: int | None = None) -> str:
+        """The budget setting that stops the run after `generation` (default: the last
+        complete one), e.g. 'pipeline.generations'; '' while none is spent."""
         p = self.config.pipeline
         if p.generations and (generation or state.generation) >= p.generations:
-            return True
+            return "pipeline.generations"
         if p.evaluations and state.evaluations >= p.evaluations:
-            return True
-        return bool(p.minutes) and minutes_before + (time.time() - start) / 60 >= p.minutes
+            return "pipeline.evaluations"
+        if p.minutes and minutes_before + (time.time() - start) / 60 >= p.minutes:
+            return "pipeline.minutes"
+        return ""
 
     def _progress(self, generation: int, state: RunState, start: float,
                   minutes_before: float) -> float | None:

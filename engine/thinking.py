@@ -81,8 +81,9 @@ def describe(view: View) -> str:
     """'5 (value +0.31, 142/200 visits, proven win)'; a raw policy's pick shows its prior."""
     chosen = view.chosen
     spent = sum(m.visits for m in view.moves)
-    parts = [f"value {view.value:+.2f}",
-             f"{chosen.visits}/{spent} visits" if spent else f"raw policy, prior {chosen.prior:.2f}"]
+    searched = (f"{chosen.visits}/{spent} visits" if spent
+                else f"raw policy, prior {chosen.prior:.2f}")
+    parts = [f"value {view.value:+.2f}", searched]
     if view.proven:
         parts.append(f"proven {view.proven}")
     return f"{view.move} ({', '.join(parts)})"

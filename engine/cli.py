@@ -562,6 +562,41 @@ def require(module: str, what: str) -> None:
         raise ValueError(f"{what} needs {module}, which is not installed: pip install {module}")
 
 
+# ---- config ------------------------------------------------------------------------------------
+
+def add_config(subparsers) -> None:
+    p = subparsers.add_parser(
+        "config", help="print the resolved settings of a game or a run, as TOML",
+        description="Print every setting with its meaning and domain, as a TOML file that "
+                    "--config reads back: the game's defaults (engine/configs/GAME.toml) with "
+                    "--config and --set over them, or a run directory's own. docs/config.md "
+                    "is the reference.")
+    source = p.add_mutually_exclusive_group(required=True)
+    add_game_option(source)
+    source.add_argument("--run-dir", metavar="DIR", help="a run directory: its settings")
+    p.add_argument("--config", metavar="FILE", help="a TOML file of settings over the game's")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override one setting (repeatable)")
+    p.set_defaults(run=run_config)
+
+
+def run_config(args) -> int:
+    from pathlib import Path
+
+    from engine.config import load_config, resume_config
+    from engine.reference import to_toml
+    from engine.rundir import read_config
+
+    if args.run_dir and args.config:
+        raise ValueError("--config goes with --game; a run directory has its own settings")
+    if args.run_dir:
+        config = resume_config(read_config(Path(args.run_dir)), args.set)
+    else:
+        config = load_config(games.get(args.game).name, args.config, args.set)
+    print(to_toml(config), end="")
+    return 0
+
+
 # ---- experiment ----------------------------------------------------------------------------------
 
 def add_experiment(subparsers) -> None:
@@ -605,7 +640,7 @@ def run_experiment_command(args) -> int:
 
 # ---- main ----------------------------------------------------------------------------------------
 
-COMMANDS = [add_train, add_status, add_bestmove, add_play, add_evaluate, add_strength,
+COMMANDS = [add_train, add_status, add_config, add_bestmove, add_play, add_evaluate, add_strength,
             add_curve, add_experiment, add_show, add_check_game, add_bench]
 
 

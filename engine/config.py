@@ -388,9 +388,10 @@ def _read_toml(path: Path) -> dict:
         raise ConfigError(f"config {path} is not valid TOML: {e}") from None
 
 
-def _build(game: str, layers, only_changed: bool = False) -> Config:
-    """A Config from layers of (dict, origin); only_changed: a learner option of another
-    learner is refused only where it differs from its default (a saved config holds them all)."""
+def _build(game: str, layers, saved: tuple = ()) -> Config:
+    """A Config from layers of (dict, origin); in the layers whose origin is in `saved`, a
+    learner option of another learner is refused only where it differs from its default (a
+    saved config holds them all)."""
     game = _game(game)
     base = {name: dataclasses.asdict(make()) for name, make in SECTIONS.items()}
     learner_set: dict = {}
@@ -398,7 +399,7 @@ def _build(game: str, layers, only_changed: bool = False) -> Config:
         _merge(base, layer, origin, learner_set)
     kind, defaults = base["learner"]["kind"], dataclasses.asdict(LearnerConfig())
     for option, origin in learner_set.items():
-        if OWNER[option] != kind and not (only_changed
+        if OWNER[option] != kind and not (origin in saved
                                           and base["learner"][option] == defaults[option]):
             raise ConfigError(f"{origin}: learner.{option} is an option of {OWNER[option]}, "
                               f"not {kind}")
@@ -420,15 +421,15 @@ def _game(game) -> str:
 def from_dict(game: str, data: dict, origin: str = "config") -> Config:
     """Build a Config for game from nested dicts (missing keys take the defaults), e.g. a
     saved config.json; checked as a user's config is."""
-    return _build(game, [(data, origin)], only_changed=True)
+    return _build(game, [(data, origin)], saved=(origin,))
 
 
 def resume_config(saved: Config, overrides=()) -> Config:
     """A run's own config (its config.json) with `section.key=value` overrides: the settings
     a resumed run goes on with."""
     overrides = [(parse_override(o), f"--set {clip(o)}") for o in overrides]
-    return _build(saved.game, [(saved.to_dict(), "the run's config.json"), *overrides],
-                  only_changed=True)
+    origin = "the run's config.json"
+    return _build(saved.game, [(saved.to_dict(), origin), *overrides], saved=(origin,))
 
 
 def load_config(game: str, file: str | Path | None = None, overrides=(), layers=()) -> Config:

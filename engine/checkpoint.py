@@ -5,6 +5,9 @@ tensors and JSON text. The checksum is verified before torch reads anything, and
 weights_only=True, so a checkpoint never executes code. Anyone can compute a checksum, so the
 contents are checked too before a network is built from them: the config as a user's config is,
 every tensor's name, shape (against that config's network), dtype and finiteness.
+
+A safetensors file made by `zeroplay export` loads too: its weights, and the game, generation
+and config in its metadata (META_KEYS as text), checked the same way.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import torch
 
 MAGIC = b"ZEROPLAY1 "
 MAX_CHECKPOINT_BYTES = 8 << 30  # networks within the config's bounds are far smaller
+META_KEYS = ("game", "generation", "config")  # what every checkpoint says of itself
 
 
 def read_capped(path: str | Path, limit: int, what: str = "file") -> bytes:
@@ -100,22 +104,14 @@ def load_checkpoint(path: str | Path, game: str | None = None) -> Checkpoint:
         data = read_capped(path, MAX_CHECKPOINT_BYTES, "checkpoint")
     except OSError as e:
         raise CheckpointError(f"cannot read checkpoint {path}: {e.strerror or e}") from None
-    header, _, payload = data.partition(b"\n")
-    if not header.startswith(MAGIC):
-        raise CheckpointError(f"{path} is not a zeroplay checkpoint")
-    if hashlib.sha256(payload).hexdigest().encode() != header[len(MAGIC):]:
-        raise CheckpointError(f"checkpoint {path} is corrupt or truncated (checksum mismatch)")
+    read = _torch_contents if data.startswith(MAGIC) else _safetensors_contents
     try:
-        with warnings.catch_warnings():  # the one line below says what is wrong, alone
-            warnings.simplefilter("ignore")
-            content = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
-        if not isinstance(content, dict) or not isinstance(content.get("meta"), str):
-            raise ValueError("it holds no metadata")
-        meta = json.loads(content["meta"])
-        if not isinstance(meta, dict) or not {"game", "generation", "config"} <= set(meta):
+        meta, weights, optimizer = read(data, path)
+        if not isinstance(meta, dict) or not set(META_KEYS) <= set(meta):
             raise ValueError("its metadata is not a table of game, generation and config")
-        ckpt = Checkpoint(meta["game"], meta["generation"], meta["config"],
-                          content.get("weights"), content.get("optimizer"))
+        ckpt = Checkpoint(meta["game"], meta["generation"], meta["config"], weights, optimizer)
+    except CheckpointError:
+        raise
     except Exception as e:  # noqa: BLE001 - any failure here means a bad file
         raise CheckpointError(f"checkpoint {path} cannot be loaded: "
                               f"{_cut(str(e).splitlines()[0] if str(e) else type(e).__name__)}"
@@ -128,6 +124,42 @@ def load_checkpoint(path: str | Path, game: str | None = None) -> Checkpoint:
     except ValueError as e:
         raise CheckpointError(f"checkpoint {path}: {e}") from None
     return ckpt
+
+
+def _torch_contents(data: bytes, path: Path) -> tuple:
+    """(meta, weights, optimizer) of a zeroplay checkpoint file, its checksum verified."""
+    header, _, payload = data.partition(b"\n")
+    if hashlib.sha256(payload).hexdigest().encode() != header[len(MAGIC):]:
+        raise CheckpointError(f"checkpoint {path} is corrupt or truncated (checksum mismatch)")
+    with warnings.catch_warnings():  # the one line of load_checkpoint says what is wrong, alone
+        warnings.simplefilter("ignore")
+        content = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+    if not isinstance(content, dict) or not isinstance(content.get("meta"), str):
+        raise ValueError("it holds no metadata")
+    return json.loads(content["meta"]), content.get("weights"), content.get("optimizer")
+
+
+def _safetensors_contents(data: bytes, path: Path) -> tuple:
+    """(meta, weights, None) of a safetensors export; any other file is not a checkpoint."""
+    try:
+        from safetensors.torch import load
+    except ImportError:
+        hint = (' (reading safetensors needs pip install "zeroplay[export]")'
+                if path.suffix == ".safetensors" else "")
+        raise CheckpointError(f"{path} is not a zeroplay checkpoint{hint}") from None
+    try:
+        weights = load(data)
+    except Exception:  # noqa: BLE001 - safetensors refuses anything but its own format
+        raise CheckpointError(f"{path} is not a zeroplay checkpoint") from None
+    size = int.from_bytes(data[:8], "little")  # the format: a header's length, then its JSON
+    meta = json.loads(data[8:8 + size]).get("__metadata__") or {}
+    if not set(META_KEYS) <= set(meta):
+        raise CheckpointError(f"{path} is a safetensors file but not a zeroplay export (its "
+                              f"metadata has no {', '.join(META_KEYS)})")
+    generation = meta["generation"]
+    return {"game": meta["game"], "config": json.loads(meta["config"]),
+            "generation": int(generation) if generation.isascii() and generation.isdigit()
+            else generation}, weights, None
 
 
 def _cut(text: str, limit: int = 200) -> str:

@@ -406,11 +406,17 @@ def run_bestmove(args) -> int:
     if args.simulations is None:
         raise ValueError("bestmove needs --simulations N")
     thinker = make_thinker(game, args)
+    lines = []  # the position texts, kept as read_positions checks them one by one
+
+    def kept(stream):
+        for line in stdin_lines(stream):
+            lines.append(line)
+            yield line
+
     try:
-        lines = list(stdin_lines(sys.stdin))
+        states = read_positions(game, kept(sys.stdin))
     except UnicodeDecodeError as e:
         raise ValueError(f"standard input is not UTF-8 text (byte {e.start} of a line)") from None
-    states = read_positions(game, lines)
     for start in range(0, len(states), STDIN_BATCH):  # bounded memory, whatever the input
         views = thinker(states[start:start + STDIN_BATCH])
         for line, view in zip(lines[start:], views):

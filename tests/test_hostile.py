@@ -316,8 +316,8 @@ def test_the_search_estimate_is_the_trees_memory():
 def test_bestmove_searches_standard_input_in_bounded_batches(capsys, monkeypatch):
     from engine.players import SearchPlayer
     sizes = []
-    real = SearchPlayer.choose
-    monkeypatch.setattr(SearchPlayer, "choose",
+    real = SearchPlayer.analyse  # bestmove's search: the search's view of each batch
+    monkeypatch.setattr(SearchPlayer, "analyse",
                         lambda self, s: sizes.append(len(s)) or real(self, s))
     monkeypatch.setattr(cli, "STDIN_BATCH", 7)
     lines = ["", "5", "51", "1234"] * 5

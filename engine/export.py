@@ -102,14 +102,18 @@ def network(game: Game, ckpt):
     return make_evaluator(game, from_dict(ckpt.game, ckpt.config).network, ckpt.weights).net
 
 
-def random_positions(game: Game, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(planes, legal masks) of the unfinished positions of CHECK_GAMES random games."""
+def random_positions(game: Game, seed: int = 0) -> np.ndarray:
+    """States [n, S] of the unfinished positions of CHECK_GAMES uniformly random games."""
     from engine.learners.proxy_critic import _random_games
 
-    states, _ = _random_games(game, CHECK_GAMES, np.random.default_rng(seed))
+    return _random_games(game, CHECK_GAMES, np.random.default_rng(seed))[0]
+
+
+def encode(game: Game, states: np.ndarray) -> np.ndarray:
+    """The network's input planes [n, C, H, W] float32 of states [n, S]."""
     planes = np.empty((len(states), *game.planes), np.float32)
     game.encode(states, planes)
-    return planes, game.legal_masks(states)
+    return planes
 
 
 def to_onnx(game: Game, ckpt) -> tuple[bytes, str]:
@@ -156,12 +160,12 @@ def check_onnx(data: bytes, net, game: Game) -> tuple[float, int]:
 
     from engine.network import masked_softmax
 
-    planes, masks = random_positions(game)
+    states = random_positions(game)
+    planes, masks = encode(game, states), torch.from_numpy(game.legal_masks(states))
     session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
     theirs = [torch.from_numpy(x) for x in session.run(list(OUTPUTS), {INPUT: planes})]
     with torch.inference_mode():
         ours = net(torch.from_numpy(planes))
-    masks = torch.from_numpy(masks)
     probabilities = (masked_softmax(ours[0], masks), masked_softmax(theirs[0], masks))
     pairs = [*zip(ours, theirs), probabilities]
     difference = max(float((a - b).abs().max()) for a, b in pairs)

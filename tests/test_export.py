@@ -140,6 +140,20 @@ def test_a_safetensors_export_goes_wherever_checkpoint_does(exported, capsys, mo
     assert json.loads(capsys.readouterr().out)["score"] == 0.5
 
 
+def test_a_safetensors_export_warm_starts_a_run(exported, tmp_path):
+    path = exported["tictactoe", "safetensors"]
+    tiny = ["selfplay.games_per_generation=16", "selfplay.games_in_parallel=16",
+            "search.simulations=8", "trainer.steps_per_generation=5", "trainer.batch_size=32",
+            "arena.max_games=2", "arena.simulations=4", "arena.rating_games=2",
+            "arena.anchor_rollouts=4", "pipeline.threads=1", "pipeline.workers=1",
+            f"pipeline.init_checkpoint={path}"]
+    assert zeroplay("train", "--game", "tictactoe", "--run-dir", str(tmp_path / "run"),
+                    "--quiet", "--generations", "1",
+                    *[arg for setting in tiny for arg in ("--set", setting)]) == 0
+    start = load_checkpoint(tmp_path / "run" / "checkpoints" / "gen_0000.ckpt").weights
+    assert all(torch.equal(start[k], w) for k, w in load_checkpoint(path).weights.items())
+
+
 def snapshot(folder: Path) -> dict:
     return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None
             for p in sorted(folder.rglob("*"))}

@@ -1,14 +1,18 @@
-"""Backends that run self-play: in this process, or in one process per core.
+"""Backends that run self-play: in this process, in one process per core, or as actors on a Ray
+cluster (engine/ray_backend.py, imported only when chosen: one machine needs no Ray).
 
-Both take the network's weights and return (game records, stats, network evaluations), so the
-pipeline does not care where the games were played. They play with the config they are given:
-the learner's generator settings (engine/learners).
+Each is a `SelfPlayBackend`: play(weights, games, seed) returns (game records, stats, network
+evaluations), so the pipeline does not care where the games were played. They play with the
+config they are given: the learner's generator settings (engine/learners).
 """
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import multiprocessing as mp
 import os
+import socket
+from typing import Callable, Protocol
 
 import numpy as np
 import torch
@@ -16,7 +20,18 @@ import torch
 import games
 from engine.config import Config
 from engine.network import InferenceSettings, NetworkEvaluator, make_evaluator
-from engine.selfplay import SelfPlayStats, SelfPlayStream, play_games
+from engine.rundir import RunError
+from engine.selfplay import GameRecord, SelfPlayStats, SelfPlayStream, play_games
+
+Played = tuple[list[GameRecord], SelfPlayStats, int]  # records, stats, network evaluations
+
+
+class SelfPlayBackend(Protocol):
+    def play(self, weights: dict, num_games: int, seed: int) -> Played:
+        """num_games finished games played with these weights (a state dict on the CPU)."""
+
+    def close(self) -> None:
+        """Stop the workers this backend started."""
 
 
 class LocalSelfPlay:
@@ -28,7 +43,7 @@ class LocalSelfPlay:
         self.net, self.game = evaluator.net, games.get(config.game)
         self.stream: SelfPlayStream | None = None
 
-    def play(self, weights: dict, num_games: int, seed: int):
+    def play(self, weights: dict, num_games: int, seed: int) -> Played:
         """Play num_games games with these weights (seed: of the first call's games; weights:
         on the CPU, any device's network takes them)."""
         self.net.load_state_dict(weights)
@@ -70,6 +85,19 @@ def _worker_play(weights: dict, num_games: int, seed: int):
     return _worker.play(weights, num_games, seed)
 
 
+def shares(num_games: int, workers: int, seed: int) -> list[tuple[int, int, int]]:
+    """(worker, games, seed) of each worker with games to play: num_games split evenly."""
+    counts = np.full(workers, num_games // workers)
+    counts[: num_games % workers] += 1
+    return [(i, int(n), seed + 1_000_003 * i) for i, n in enumerate(counts) if n]
+
+
+def merge(parts: list[Played]) -> Played:
+    """The workers' results as one."""
+    return ([r for records, _, _ in parts for r in records],
+            SelfPlayStats.merge([stats for _, stats, _ in parts]), sum(e for _, _, e in parts))
+
+
 class ProcessSelfPlay:
     """Self-play in `workers` processes with one torch thread each: every core plays its own
     batch of games, so the tree work of one overlaps the network work of the others."""
@@ -78,23 +106,43 @@ class ProcessSelfPlay:
         self.pool = mp.get_context("spawn").Pool(workers, _start_worker, (config, settings))
         self.workers = workers
 
-    def play(self, weights: dict, num_games: int, seed: int):
-        shares = np.full(self.workers, num_games // self.workers)
-        shares[: num_games % self.workers] += 1
-        jobs = [(weights, int(n), seed + 1_000_003 * i) for i, n in enumerate(shares) if n]
-        results = self.pool.starmap(_worker_play, jobs)
-        records = [r for part, _, _ in results for r in part]
-        return (records, SelfPlayStats.merge([stats for _, stats, _ in results]),
-                sum(e for _, _, e in results))
+    def play(self, weights: dict, num_games: int, seed: int) -> Played:
+        jobs = [(weights, n, s) for _, n, s in shares(num_games, self.workers, seed)]
+        return merge(self.pool.starmap(_worker_play, jobs))
 
     def close(self) -> None:
         self.pool.close()
         self.pool.join()
 
 
-def make_selfplay(config: Config, net, settings: InferenceSettings):
-    """The backend that config.pipeline.workers asks for (1 = this process, 0 = one per core)."""
-    workers = config.pipeline.workers or len(os.sched_getaffinity(0))
-    if workers > 1:
+def check_backend(config: Config) -> None:
+    """RunError unless config's backend can start here: Ray installed for "ray", and the
+    cluster at pipeline.ray_address answering. Writes nothing."""
+    p = config.pipeline
+    if p.backend != "ray":
+        return
+    if importlib.util.find_spec("ray") is None:
+        raise RunError("pipeline.backend = ray needs Ray: pip install 'zeroplay[ray]'")
+    if p.ray_address:
+        host, port = p.ray_address.rsplit(":", 1)
+        try:
+            socket.create_connection((host, int(port)), timeout=5).close()
+        except OSError as e:
+            raise RunError(f"pipeline.ray_address: no Ray cluster answers at {p.ray_address} "
+                           f"({e.strerror or e}); start one with `ray start --head`, or leave "
+                           f"the address empty for a cluster on this machine") from None
+
+
+def make_selfplay(config: Config, net, settings: InferenceSettings,
+                  log: Callable[[str], None] = lambda message: None) -> SelfPlayBackend:
+    """The backend that config.pipeline asks for: `backend`, with `workers` processes or
+    actors (1 process: this one; 0: one per core). log: where a Ray actor's restart is told."""
+    p = config.pipeline
+    if p.backend == "ray":
+        from engine.ray_backend import RaySelfPlay
+
+        return RaySelfPlay(config, log)
+    workers = p.workers or len(os.sched_getaffinity(0))
+    if p.backend == "processes" and workers > 1:
         return ProcessSelfPlay(config, settings, workers)
     return LocalSelfPlay(config, NetworkEvaluator(net, games.get(config.game), settings))

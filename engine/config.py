@@ -138,6 +138,10 @@ DOMAINS = {
     "pipeline.workers": span(0, 1024),
     "pipeline.device": Domain(pattern=r"auto|cpu|cuda(:\d{1,3})?",
                               label="auto, cpu, cuda or cuda:N"),
+    "pipeline.backend": one_of("processes", "local", "ray"),
+    "pipeline.ray_address": Domain(pattern=r"([\w.\-]{1,253}:\d{1,5})?",
+                                   label="HOST:PORT, or empty (a local cluster)"),
+    "pipeline.ray_actor_cpus": span(0, 1024, open_lo=True), "pipeline.ray_actor_gpus": span(0, 64),
 }
 # the learner options that belong to one learner each; the others (kind, search_critic, ...)
 # are every learner's. Setting an option of another learner than `kind` is a ConfigError.
@@ -288,10 +292,17 @@ class PipelineConfig(Checked):
     init_checkpoint: str = ""
     seed: int = 0
     threads: int = 0  # torch threads (0 = decide by measurement)
-    workers: int = 1  # self-play processes, one torch thread each (1 = in the trainer's
-    # process, 0 = one per core of this machine)
+    workers: int = 1  # self-play processes (one torch thread each; 1 = in the trainer's
+    # process) or Ray actors; 0 = one per core of this machine (Ray: one per ray_actor_cpus
+    # of the cluster's CPUs)
     device: str = "auto"  # where the network runs: "auto" (a CUDA GPU if torch sees one), "cpu",
     # "cuda" or "cuda:N"; self-play workers and the trainer share it
+    backend: str = "processes"  # where self-play runs: "processes" (`workers` processes on
+    # this machine), "local" (in the trainer's process, whatever `workers` says) or "ray"
+    # (`workers` actors on a Ray cluster, the extra zeroplay[ray]; docs/distributed.md)
+    ray_address: str = ""  # ray: the cluster's head as HOST:PORT (empty: start a local cluster)
+    ray_actor_cpus: float = 1.0  # ray: CPUs each self-play actor holds (its torch threads)
+    ray_actor_gpus: float = 0.0  # ray: GPUs each actor holds (> 0: its network runs there)
 
 
 @dataclass(frozen=True)
@@ -316,7 +327,8 @@ class Config:
 SECTIONS = {f.name: f.default_factory for f in dataclasses.fields(Config) if f.name != "game"}
 # settings that may change when a run is resumed: budgets and speed, not what is learned
 RESUMABLE = {"pipeline.generations", "pipeline.minutes", "pipeline.evaluations",
-             "pipeline.threads", "pipeline.workers", "pipeline.device"}
+             "pipeline.threads", "pipeline.workers", "pipeline.device", "pipeline.backend",
+             "pipeline.ray_address", "pipeline.ray_actor_cpus", "pipeline.ray_actor_gpus"}
 
 
 def _check_type(where: str, default, value, origin: str):

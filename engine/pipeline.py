@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 import games
 from engine.arena import describe_elo, gate, play_pairs
-from engine.backends import make_selfplay
+from engine.backends import check_backend, make_selfplay
 from engine.checkpoint import Checkpoint, WriteError, atomic_write, load_checkpoint
 from engine.config import Config
 from engine.network import NetworkEvaluator, build_network, choose_inference, resolve_device
@@ -108,6 +108,7 @@ class Pipeline:
         check_run(self.run_dir, self.config)  # refuse a foreign directory before touching it
         check_learner(self.game, self.config)
         check_train(self.game, self.config)  # a run the machine cannot hold
+        check_backend(self.config)  # Ray installed, its cluster answering
         try:
             device = resolve_device(self.config.pipeline.device)
         except ValueError as e:
@@ -177,7 +178,7 @@ class Pipeline:
         return _Loop(best_net, candidate, optimizer, average, learner,
                      ReplayBuffer(game, cfg.replay, run_dir / "replay", state.replay_shards,
                                   state.positions_trained),
-                     make_selfplay(learner.generator(cfg), best_net, settings),
+                     make_selfplay(learner.generator(cfg), best_net, settings, self.log),
                      SummaryWriter(str(run_dir / "tb")), self._probe(best_net))
 
     def _generation(self, loop: "_Loop", state: RunState, start: float,
@@ -208,6 +209,7 @@ class Pipeline:
                       mean_game_length=float(np.mean(sp.game_lengths)),
                       first_player_score=sp.first_player_score, resigned=sp.resigned,
                       false_resign_rate=sp.false_resigns / max(sp.playthroughs, 1),
+                      selfplay_restarts=sp.restarts,
                       replay_size=len(loop.replay), evaluations=evaluations,
                       positions_labelled=labelled, **learner_stats,
                       **game_diversity([r.actions for r in records]))

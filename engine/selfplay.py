@@ -50,6 +50,7 @@ class SelfPlayStats:
     false_resigns: int = 0  # played-out would-resign games that the resigning side did not lose
     playthroughs: int = 0
     game_lengths: list = field(default_factory=list)
+    restarts: int = 0  # self-play workers that died and were replaced while playing these games
 
     @classmethod
     def merge(cls, parts: list["SelfPlayStats"]) -> "SelfPlayStats":
@@ -64,6 +65,7 @@ class SelfPlayStats:
             total.resigned += p.resigned
             total.false_resigns += p.false_resigns
             total.playthroughs += p.playthroughs
+            total.restarts += p.restarts
             total.game_lengths += p.game_lengths
         return total
 

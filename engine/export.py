@@ -43,7 +43,8 @@ def add_export(subparsers) -> None:
                    help="a checkpoint ('builtin' with --game: the model shipped for the game)")
     p.add_argument("--game", metavar="G", help=f"the game, for builtin (else it must match the "
                    f"checkpoint's); one of {', '.join(games.names())}")
-    p.add_argument("--format", required=True, choices=sorted(FORMATS))
+    p.add_argument("--format", required=True, choices=sorted(FORMATS),
+                   help="onnx: the network for onnxruntime; safetensors: its weights and config")
     p.add_argument("--out", required=True, metavar="FILE", help="the file to write")
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.set_defaults(run=run_export)
@@ -80,9 +81,9 @@ def read_checkpoint(spec: str, game_name: str | None):
 
     if spec == "builtin" and not game_name:
         raise ValueError("--checkpoint builtin needs --game G")
-    name = games.get(game_name).name if game_name else None
-    path = resolve_checkpoint(spec, games.get(name)) if name else Path(spec)
-    ckpt = load_checkpoint(path, name)
+    game = games.get(game_name) if game_name else None
+    ckpt = load_checkpoint(resolve_checkpoint(spec, game) if game else Path(spec),
+                           game and game.name)
     return games.get(ckpt.game), ckpt
 
 

@@ -258,6 +258,14 @@ def test_a_damaged_safetensors_export_is_refused_in_one_line(tmp_path, change, n
     assert str(path) in str(error.value) and named in str(error.value), str(error.value)
 
 
+def test_without_safetensors_installed_a_safetensors_file_says_what_to_install(
+        exported, monkeypatch):
+    path = exported["tictactoe", "safetensors"]
+    monkeypatch.setitem(sys.modules, "safetensors.torch", None)  # import fails
+    with pytest.raises(CheckpointError, match=re.escape('needs pip install "zeroplay[export]"')):
+        load_checkpoint(path)
+
+
 def test_a_truncated_safetensors_export_is_not_a_checkpoint(exported, tmp_path):
     data = exported["tictactoe", "safetensors"].read_bytes()
     for cut in (len(data) - 1, len(data) // 2, 9, 0):

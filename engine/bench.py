@@ -49,6 +49,7 @@ class Settings:
     selfplay_games: int = 256  # games of real self-play per timed pass (one batch of B)
     selfplay_rounds: int = 5  # paired rounds of self-play and the machine's bare limit
     selfplay_simulations: int = 0  # per move in the self-play benchmark (0: the config's)
+    backend: str = "processes"  # "ray": self-play also in one Ray actor per core (a local cluster)
     limit_seconds: float = 0.3  # each bare-inference setting tried for the machine's limit
     limit_confirm_seconds: float = 3.0  # the fastest setting measured again, for its rate
     train_steps: int = 30  # trainer steps timed
@@ -592,13 +593,15 @@ def bench_selfplay(s: Settings, measure=None) -> Result:
     measured in the same rounds (measure: BareInference's signature, for tests)."""
     import torch
 
-    from engine.backends import LocalSelfPlay, ProcessSelfPlay
-    from engine.network import NetworkEvaluator, choose_inference
+    from engine.backends import check_backend, make_selfplay
+    from engine.network import choose_inference
 
     game, cfg, net = _default_net(s)
     if s.selfplay_simulations:
         cfg = replace(cfg, search=replace(cfg.search, simulations=s.selfplay_simulations))
     cores = len(os.sched_getaffinity(0))
+    runs = [("processes", w) for w in sorted({1, cores})] + [("ray", cores)] * (s.backend == "ray")
+    check_backend(replace(cfg, pipeline=replace(cfg.pipeline, backend=s.backend)))
     batch = cfg.selfplay.games_in_parallel * cfg.search.leaves_per_tree
     settings = choose_inference(net, game, batch, tuple(sorted({1, cores})))
     weights = {k: v.contiguous() for k, v in net.state_dict().items()}
@@ -613,13 +616,13 @@ def bench_selfplay(s: Settings, measure=None) -> Result:
 
     rows = []
     try:
-        for workers in sorted({1, cores}):
-            backend = (LocalSelfPlay(cfg, NetworkEvaluator(net, game, settings)) if workers == 1
-                       else ProcessSelfPlay(cfg, settings, workers))
+        for kind, workers in runs:
+            backend = make_selfplay(replace(cfg, pipeline=replace(
+                cfg.pipeline, backend=kind, workers=workers)), net, settings)
             try:
                 backend.play(weights, 2 * workers, s.seed)  # warm-up: compile, start processes
-                threads = torch.get_num_threads() if workers == 1 else 1
-                rows.append({"processes": workers, "torch threads each": threads,
+                threads = torch.get_num_threads() if (kind, workers) == ("processes", 1) else 1
+                rows.append({"backend": kind, "processes": workers, "torch threads each": threads,
                              **selfplay_row(backend, weights, limit, s)})
             finally:
                 backend.close()
@@ -630,7 +633,8 @@ def bench_selfplay(s: Settings, measure=None) -> Result:
     return Result(rows, [
         f"{s.net_game}, default config: B={cfg.selfplay.games_in_parallel} per process, "
         f"{cfg.search.simulations} simulations/move, {s.selfplay_games} games per pass; "
-        f"untrained network",
+        f"untrained network" + ("; ray: a local Ray cluster, one actor per core, each with "
+                                 "the inference settings it measures" * (s.backend == "ray")),
         f"bare limit: the whole machine's best bare-inference rate at batch {batch} over "
         f"processes x threads {', '.join(f'{p}x{t}' for p, t in splits)} (processes measuring "
         f"all at once, rates summed), fp32/bf16 and both layouts, each tried for "

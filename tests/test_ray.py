@@ -197,3 +197,19 @@ def test_a_node_lost_mid_run_costs_only_its_games_in_flight(cluster, tmp_path, m
     assert "died" in capsys.readouterr().err
     restarts = [r["selfplay_restarts"] for r in check_complete(tmp_path / "run")]
     assert restarts[0] == 0 and restarts[1] >= 1
+
+
+@pytest.mark.slow
+def test_bench_selfplay_puts_ray_actors_beside_the_processes(cluster):
+    import os
+
+    from engine import bench
+    from test_bench import _fake_measure
+
+    cores = len(os.sched_getaffinity(0))
+    settings = bench.Settings(net_game="tictactoe", selfplay_games=16, selfplay_rounds=1,
+                              selfplay_simulations=4, backend="ray")
+    result = bench.bench_selfplay(settings, _fake_measure(((cores, 1, False, False), 1e9)))
+    assert [(r["backend"], r["processes"]) for r in result.rows] == [
+        ("processes", w) for w in sorted({1, cores})] + [("ray", cores)]
+    assert result.rows[-1]["games/s"] > 0

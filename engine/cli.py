@@ -16,6 +16,7 @@ from dataclasses import replace
 
 import games
 from engine import bench
+from engine.export import add_export
 from games.check import check_game
 from engine.play import PLAYERS
 from engine.thinking import TOP_MOVES, Thinker, describe, table
@@ -647,7 +648,7 @@ def run_experiment_command(args) -> int:
 # ---- main ----------------------------------------------------------------------------------------
 
 COMMANDS = [add_train, add_status, add_config, add_bestmove, add_play, add_evaluate, add_strength,
-            add_curve, add_experiment, add_show, add_check_game, add_bench]
+            add_curve, add_experiment, add_show, add_check_game, add_bench, add_export]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -65,6 +65,18 @@ def describe_elo(elo: float, lo: float, hi: float) -> str:
     return f"{elo:+.0f} [{lo:+.0f}, {hi:+.0f}]"
 
 
+def rating_basis(cfg: ArenaConfig) -> str:
+    """What a rating's Elo rests on: '40 games at 32 simulations a move' against each anchor."""
+    return f"{rated_games(cfg)} games at {cfg.simulations} simulations a move"
+
+
+def describe_ratings(elo: dict, cfg: ArenaConfig, generation: int) -> str:
+    """'Elo of generation 8 (95%; 40 games at 32 simulations a move): vs random
+    >= +245, vs mcts800 +120 [+45, +210]'."""
+    return (f"Elo of generation {generation} (95%; {rating_basis(cfg)}): "
+            + ", ".join(f"vs {anchor} {describe_elo(*triple)}" for anchor, triple in elo.items()))
+
+
 def score_interval(points: float, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """Clopper-Pearson (exact binomial) interval of a score of `points` in n trials (a draw is
     half a point); (0, 1) when n is 0. Its ends are 0 and 1 exactly when the score is."""
@@ -86,6 +98,32 @@ def elo_of(score: float) -> float:
 
 def score_of(elo: float) -> float:
     return 1.0 / (1.0 + 10 ** (-elo / 400.0))
+
+
+def rated_games(cfg: ArenaConfig) -> int:
+    """Games of a rating match against one anchor (pairs of colour-swapped games)."""
+    return 2 * (cfg.rating_games // 2)
+
+
+def ladder(cfg: ArenaConfig) -> list[int]:
+    """The pure-MCTS anchors' simulations, lowest first."""
+    return [cfg.anchor_rollouts * cfg.ladder_factor ** k for k in range(cfg.ladder_rungs)]
+
+
+LADDER_SCORES = (0.25, 0.75)  # a score at or beyond these moves the next rating a rung down, up
+
+
+def next_rung(rungs: list[int], last: dict[int, float]) -> int:
+    """The rung to rate against next, given the last rating's Elo against the rungs it played
+    (simulations -> Elo): that rung, one higher after a score of 75% or more against it, one
+    lower after 25% or less (the lowest before any rating), so the match stays near even."""
+    played = [i for i, n in enumerate(rungs) if n in last]
+    if not played:
+        return rungs[0]
+    i = played[-1]
+    score = score_of(last[rungs[i]])
+    i += (score >= LADDER_SCORES[1] and i + 1 < len(rungs)) - (score <= LADDER_SCORES[0] and i > 0)
+    return rungs[i]
 
 
 def play_pairs(game: Game, first, second, pairs: int, opening_moves: int,

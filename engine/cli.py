@@ -275,7 +275,7 @@ def add_status(subparsers) -> None:
 def run_status(args) -> int:
     from pathlib import Path
 
-    from engine.arena import describe_elo
+    from engine.arena import describe_elo, rating_basis
     from engine.rundir import RunError, RunState, read_config
 
     run_dir = Path(args.run_dir)
@@ -297,11 +297,10 @@ def run_status(args) -> int:
     print(f"game {info['game']}: generation {state.generation}, {state.games} games, "
           f"{state.positions} positions, {state.minutes:.1f} minutes")
     print(f"best: generation {state.best_generation} ({info['best_checkpoint']})")
-    arena = config.arena
     for anchor, triple in state.elo.items():
         print(f"Elo vs {anchor}: {describe_elo(*triple)} (95%; generation "
-              f"{state.rated_generation or state.best_generation}, {arena.rating_games} games "
-              f"at {arena.simulations} simulations a move)")
+              f"{state.rated_generation or state.best_generation}, "
+              f"{rating_basis(config.arena)})")
     if state.last_gate:
         g = state.last_gate
         print(f"last gate (generation {g['generation']}): "

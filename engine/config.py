@@ -122,7 +122,8 @@ DOMAINS = {
     "arena.alpha": span(0, 1, True, True), "arena.beta": span(0, 1, True, True),
     "arena.simulations": span(0, SIMULATIONS), "arena.opening_moves": span(0, 10_000),
     "arena.rating_games": span(0, BIG), "arena.anchor_rollouts": span(1, SIMULATIONS),
-    "arena.rating_every": span(1, BIG),
+    "arena.rating_every": span(1, BIG), "arena.ladder_rungs": span(1, 8),
+    "arena.ladder_factor": span(2, 100),
     "learner.kind": one_of("alphazero", "star", "no_critic", "noisy_critic", "proxy_critic"),
     "learner.search_critic": one_of("auto", "exact", "none"),
     "learner.generator": one_of("policy", "search"),
@@ -135,6 +136,8 @@ DOMAINS = {
     "pipeline.init_checkpoint": Domain(pattern=r"[^\x00]{0,4096}",
                                        label="a checkpoint's path (empty: none)"),
     "pipeline.seed": span(0, 2**32 - 1), "pipeline.threads": span(0, 1024),
+    "pipeline.precision": one_of("auto", "fp32", "bf16"),
+    "pipeline.layout": one_of("auto", "contiguous", "channels_last"),
     "pipeline.workers": span(0, 1024),
     "pipeline.device": Domain(pattern=r"auto|cpu|cuda(:\d{1,3})?",
                               label="auto, cpu, cuda or cuda:N"),
@@ -247,8 +250,13 @@ class ArenaConfig(Checked):
     simulations: int = 32  # search of both sides in arena games
     opening_moves: int = 2  # random opening moves before the match, for varied games
     rating_games: int = 64  # games against each anchor when rating a promoted generation
-    anchor_rollouts: int = 200  # simulations of the pure-MCTS anchor
+    anchor_rollouts: int = 200  # simulations of the pure-MCTS anchor (the ladder's lowest rung)
     rating_every: int = 1  # rate a newly promoted network at most once per this many generations
+    # the pure-MCTS anchor is a ladder of this many rungs (1: a fixed anchor), of anchor_rollouts
+    # * ladder_factor ** k simulations: each rating plays the rung of the last one, one higher
+    # after a score of 75% or more against it, one lower after 25% or less
+    ladder_rungs: int = 3
+    ladder_factor: int = 4  # simulations of a rung over those of the rung below
 
 
 @dataclass(frozen=True)
@@ -292,6 +300,13 @@ class PipelineConfig(Checked):
     init_checkpoint: str = ""
     seed: int = 0
     threads: int = 0  # torch threads (0 = decide by measurement)
+    # the network's arithmetic in inference and training: "fp32", "bf16" (autocast), or "auto"
+    # (measured at the start: the faster for inference; bf16 for training where it is faster
+    # and its loss agrees with fp32's); metrics.jsonl records what each generation used
+    precision: str = "auto"
+    # the memory format of the network's tensors: "contiguous", "channels_last", or "auto"
+    # (measured at the start: the faster)
+    layout: str = "auto"
     workers: int = 1  # self-play processes (one torch thread each; 1 = in the trainer's
     # process) or Ray actors; 0 = one per core of this machine (Ray: one per ray_actor_cpus
     # of the cluster's CPUs)
@@ -325,10 +340,13 @@ class Config:
 
 
 SECTIONS = {f.name: f.default_factory for f in dataclasses.fields(Config) if f.name != "game"}
-# settings that may change when a run is resumed: budgets and speed, not what is learned
+# settings that may change when a run is resumed: budgets, speed and the rating's ladder, not
+# what is learned
 RESUMABLE = {"pipeline.generations", "pipeline.minutes", "pipeline.evaluations",
-             "pipeline.threads", "pipeline.workers", "pipeline.device", "pipeline.backend",
-             "pipeline.ray_address", "pipeline.ray_actor_cpus", "pipeline.ray_actor_gpus"}
+             "pipeline.threads", "pipeline.precision", "pipeline.layout", "pipeline.workers",
+             "pipeline.device", "pipeline.backend", "pipeline.ray_address",
+             "pipeline.ray_actor_cpus", "pipeline.ray_actor_gpus",
+             "arena.ladder_rungs", "arena.ladder_factor"}
 
 
 def _check_type(where: str, default, value, origin: str):

@@ -10,7 +10,7 @@ import games
 from tqdm import tqdm
 
 from engine import rundir
-from engine.arena import describe_elo
+from engine.arena import describe_elo, rating_basis
 from engine.players import network_player
 from engine.strength import measure
 
@@ -45,7 +45,8 @@ def score_generations(run_dir: Path, game: str, simulations: list[int], every: i
 
 def table(rows: list[dict], run_dir: Path) -> str:
     """The scored generations, one a line: minutes, optimal-move rates and, where the
-    generation was rated, its Elo against each anchor (95%)."""
+    generation was rated, its Elo against each anchor (95%), with the games and simulations
+    behind it."""
     elo = {r["generation"]: r["elo"] for r in read_metrics(run_dir) if "elo" in r}
     anchors = sorted({a for ratings in elo.values() for a in ratings})
     rates = [k for k in rows[0] if k.startswith("optimal_")]
@@ -58,8 +59,13 @@ def table(rows: list[dict], run_dir: Path) -> str:
         lines.append([str(row["generation"]), minutes, *(f"{row[k]:.1%}" for k in rates),
                       *(describe_elo(*ratings[a]) if a in ratings else "" for a in anchors)])
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    return "\n".join("  ".join(cell.rjust(w) for cell, w in zip(line, widths)).rstrip()
+    text = "\n".join("  ".join(cell.rjust(w) for cell, w in zip(line, widths)).rstrip()
                      for line in lines)
+    if not anchors:
+        return text
+    basis = rating_basis(rundir.read_config(run_dir).arena)
+    return (f"{text}\nElo: 95% intervals, {basis} against each anchor (mctsN: pure MCTS "
+            f"of N simulations)")
 
 
 def elo_points(run_dir: Path) -> list[tuple[float, str, float, float, float]]:

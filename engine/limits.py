@@ -93,19 +93,21 @@ def train_bytes(game: Game, config) -> dict[str, int]:
     and rating's trees (a SearchPlayer keeps a tree batch per batch size it met), the replay
     window and the networks (best, candidate, its gradients, momentum and average, and the
     copies in the self-play workers)."""
+    from engine.arena import ladder
+
     s, a, r, t, n = config.search, config.arena, config.replay, config.trainer, config.network
     gate_batch = min(32, a.max_games + 1)
     sizes = lambda batch: batch * (batch + 1) // 2  # noqa: E731 - trees of batch sizes 1..batch
     arena = max(2 * search_bytes(game, a.simulations, 1, sizes(gate_batch)),
                 search_bytes(game, a.simulations, 1, sizes(a.rating_games))
-                + search_bytes(game, a.anchor_rollouts, 1, sizes(a.rating_games)))
+                + search_bytes(game, ladder(a)[-1], 1, sizes(a.rating_games)))
     position = 8 * game.state_size + 4 * game.num_actions + 4
     c, h, w = game.planes
     workers = config.pipeline.workers or os.cpu_count() or 1
     return {
         "self-play search (search.simulations x selfplay.games_in_parallel)": search_bytes(
             game, s.simulations, s.leaves_per_tree, config.selfplay.games_in_parallel),
-        "arena search (arena.simulations, arena.rating_games)": arena,
+        "arena search (arena.simulations, arena.rating_games, the ladder's top)": arena,
         "replay window (replay.window_max)": r.window_max * position
         + t.batch_size * (4 * c * h * w + 4 * game.num_actions + 4),
         "networks (network.blocks x network.channels)": (6 + workers) * network_bytes(

@@ -84,9 +84,16 @@ class InferenceSettings:
     device: str = "cpu"
 
     def describe(self) -> str:
-        return (f"{self.device}, {'bf16' if self.bf16 else 'fp32'}, "
-                f"{'channels_last' if self.channels_last else 'contiguous'}, "
-                f"{torch.get_num_threads()} threads, {self.positions_per_s:,.0f} positions/s")
+        used = self.used()
+        return (f"{used['device']}, {used['precision']}, {used['layout']}, {used['threads']} "
+                f"threads, {self.positions_per_s:,.0f} positions/s")
+
+    def used(self) -> dict:
+        """What runs the network, in the words of the settings: device, precision, layout and
+        threads (torch's count now)."""
+        return {"device": self.device, "precision": "bf16" if self.bf16 else "fp32",
+                "layout": "channels_last" if self.channels_last else "contiguous",
+                "threads": torch.get_num_threads()}
 
     def autocast(self):
         return torch.autocast(torch.device(self.device).type, torch.bfloat16, enabled=self.bf16)
@@ -120,10 +127,12 @@ def measure_inference(net: nn.Module, game: Game, batch: int, settings: Inferenc
 
 
 def choose_inference(net: nn.Module, game: Game, batch: int,
-                     thread_counts: tuple[int, ...] = (), device: str = "cpu") -> InferenceSettings:
+                     thread_counts: tuple[int, ...] = (), device: str = "cpu",
+                     precision: str = "auto", layout: str = "auto") -> InferenceSettings:
     """Try fp32/bf16 x contiguous/channels-last (x each of thread_counts, on the CPU) at this
-    batch on this device; keep the fastest, leave torch set to its thread count and the net in
-    its format."""
+    batch on this device, or only the precision and layout given (pipeline.precision,
+    pipeline.layout); keep the fastest, leave torch set to its thread count and the net in its
+    format."""
     was_training = net.training
     net.eval()
     best = InferenceSettings(device=device)
@@ -131,8 +140,9 @@ def choose_inference(net: nn.Module, game: Game, batch: int,
         thread_counts = (torch.get_num_threads(),)  # on a GPU: the given count, or torch's
     for threads in thread_counts:
         torch.set_num_threads(threads)
-        for bf16 in (False, True):
-            for channels_last in (False, True):
+        for bf16 in (False, True) if precision == "auto" else (precision == "bf16",):
+            for channels_last in ((False, True) if layout == "auto"
+                                  else (layout == "channels_last",)):
                 trial = InferenceSettings(channels_last, bf16, threads, device=device)
                 rate = measure_inference(net, game, batch, trial, seconds=0.2)
                 if rate > best.positions_per_s:

@@ -29,12 +29,14 @@ import torch
 from tqdm import tqdm
 
 import games
-from engine.arena import describe_elo, gate, play_pairs
+from engine import tblog
+from engine.arena import describe_ratings, gate, ladder, next_rung, play_pairs, rated_games
 from engine.backends import check_backend, make_selfplay
 from engine.checkpoint import Checkpoint, WriteError, atomic_write, load_checkpoint
 from engine.config import Config
 from engine.network import NetworkEvaluator, build_network, choose_inference, resolve_device
-from engine.players import RandomPlayer, SearchPlayer, mcts_player, resolve_checkpoint
+from engine.players import (RandomPlayer, SearchPlayer, mcts_name, mcts_player,
+                            resolve_checkpoint)
 from engine.learners import check_learner, make_learner
 from engine.limits import check_train
 from engine.metrics import game_diversity, measure
@@ -157,10 +159,12 @@ class Pipeline:
         threads = ((cfg.pipeline.threads,) if cfg.pipeline.threads
                    else tuple(sorted({1, len(os.sched_getaffinity(0))})))
         settings = self.settings = choose_inference(
-            best_net, game, cfg.selfplay.games_in_parallel, threads, str(device))
+            best_net, game, cfg.selfplay.games_in_parallel, threads, str(device),
+            cfg.pipeline.precision, cfg.pipeline.layout)
         settings.prepare(candidate)  # the layout that runs the net fastest trains it faster too
         self.training = choose_training(candidate, game.planes, game.num_actions, cfg.trainer,
-                                        settings.channels_last)
+                                        settings.channels_last,
+                                        precision=cfg.pipeline.precision)
         self.log(f"trainer: {self.training.describe()}")
         average = self._load_average(candidate, state)
         self.log(f"inference: {settings.describe()}")
@@ -188,7 +192,8 @@ class Pipeline:
         cfg, game, run_dir = self.config, self.game, self.run_dir
         gen = state.generation + 1
         rng = np.random.default_rng([cfg.pipeline.seed, gen])
-        record = {"generation": gen}
+        record = {"generation": gen, **self.settings.used(),
+                  "train_precision": "bf16" if self.training.bf16 else "fp32"}
         t0 = time.time()
         records, sp, evaluations = loop.selfplay.play(
             _to_cpu(loop.best_net.state_dict()), cfg.selfplay.games_per_generation,
@@ -226,8 +231,9 @@ class Pipeline:
         promote, result, reason = gate(game, self._player(played, "candidate"),
                                        self._player(best_net, "best"), cfg.arena,
                                        seed=int(rng.integers(2**31)))
-        record.update(gate_seconds=time.time() - t0, gate_promoted=promote,
-                      gate_score=result.score, gate_games=result.games, gate_reason=reason)
+        record.update(gate_seconds=time.time() - t0, gate_promoted=promote, gate_reason=reason)
+        if result.games:  # no score where no gate ran
+            record.update(gate_score=result.score, gate_games=result.games)
         state.last_gate = {"generation": gen, "promoted": promote, "reason": reason,
                            "result": result.describe()}
         if promote:
@@ -237,9 +243,10 @@ class Pipeline:
         if state.best_generation > state.rated_generation and (
                 gen % cfg.arena.rating_every == 0 or self._budget_spent(
                     state, start, minutes_before, gen)):
-            state.elo = self._rate(best_net, seed=int(rng.integers(2**31)))
+            state.elo = self._rate(best_net, state.elo, seed=int(rng.integers(2**31)))
             state.rated_generation = state.best_generation
-            record["elo"] = state.elo
+            record.update(elo=state.elo, rating_games=rated_games(cfg.arena),
+                          rating_simulations=cfg.arena.simulations)
         if loop.probe is not None:
             probe, reference = loop.probe
             measured, _ = measure(probe, NetworkEvaluator(played, game, self.settings),
@@ -249,6 +256,7 @@ class Pipeline:
         state.generation = gen
         state.minutes = minutes_before + (time.time() - start) / 60
         record.update(minutes=state.minutes, games_total=state.games,
+                      positions_total=state.positions,
                       evaluations_total=state.evaluations, train_steps_total=state.train_steps,
                       positions_labelled_total=state.positions_trained)
         self._write_metrics(loop.writer, record)
@@ -258,7 +266,8 @@ class Pipeline:
                  f"{record['loss']:.3f} (policy {record['policy_loss']:.3f}, value "
                  f"{record['value_loss']:.3f}), gate {'PROMOTED' if promote else 'kept best'}"
                  f" [{result.describe()}]"
-                 + "".join(f", Elo vs {k} {describe_elo(*v)}" for k, v in state.elo.items()))
+                 + (f"; {describe_ratings(state.elo, cfg.arena, state.rated_generation)}"
+                    if state.elo else ""))
 
     def _probe(self, start_net):
         """(the game's fixed probe positions, the start network's policy on them: the policy
@@ -371,11 +380,13 @@ class Pipeline:
         return SearchPlayer(self.game, NetworkEvaluator(net, self.game, self.settings), search,
                             name)
 
-    def _rate(self, net, seed: int) -> dict:
-        """Elo of a network against the fixed anchors: random play and pure MCTS."""
+    def _rate(self, net, last: dict, seed: int) -> dict:
+        """Elo of a network against random play and the rung of the pure-MCTS ladder that the
+        last rating (`last`: anchor name -> [elo, low, high]) points to."""
         a = self.config.arena
-        anchors = [RandomPlayer(self.game, seed), mcts_player(self.game, a.anchor_rollouts,
-                                                               seed=seed)]
+        rungs = ladder(a)
+        rung = next_rung(rungs, {n: last[mcts_name(n)][0] for n in rungs if mcts_name(n) in last})
+        anchors = [RandomPlayer(self.game, seed), mcts_player(self.game, rung, seed=seed)]
         player = self._player(net, "best")
         elo = {}
         for anchor in anchors:
@@ -385,13 +396,8 @@ class Pipeline:
         return elo
 
     def _write_metrics(self, writer, record: dict) -> None:
-        gen = record["generation"]
-        for key, value in record.items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                writer.add_scalar(key, value, gen)
-        for anchor, (elo, _, _) in record.get("elo", {}).items():
-            writer.add_scalar(f"elo/{anchor}", elo, gen)
-        writer.flush()
+        tblog.add_record(writer, record, self.config,
+                         ["random", *map(mcts_name, ladder(self.config.arena))])
         path = self.run_dir / "metrics.jsonl"
         try:
             with open(path, "a") as f:

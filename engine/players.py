@@ -63,12 +63,17 @@ class SearchPlayer:
         return searcher.run(), searcher.tree
 
 
+def mcts_name(simulations: int) -> str:
+    """A pure-MCTS player's name: 'mcts200'."""
+    return f"mcts{simulations}"
+
+
 def mcts_player(game: Game, simulations: int, rollouts: int = 1, seed: int = 0,
                 c_init: float = 3.0, option: str = "the simulations") -> SearchPlayer:
     """Pure MCTS: uniform priors, random rollouts, exploration suited to rollout values."""
     cfg = SearchConfig(simulations=simulations, c_init=c_init, dirichlet_fraction=0.0)
     return SearchPlayer(game, RolloutEvaluator(game, rollouts, seed), cfg,
-                        f"mcts{simulations}", seed, option)
+                        mcts_name(simulations), seed, option)
 
 
 def resolve_checkpoint(spec: str, game: Game) -> Path:

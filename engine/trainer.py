@@ -130,15 +130,18 @@ def _step(net, optimizer, planes, policies, values, value_weight: float, bf16: b
 
 @dataclass(frozen=True)
 class TrainingSettings:
-    """The trainer's precision, chosen by measurement (choose_training)."""
+    """The trainer's precision, chosen by measurement (choose_training) or set."""
 
     bf16: bool = False
     fp32_steps_per_s: float = 0.0
     bf16_steps_per_s: float = 0.0
     fp32_loss: float | None = None  # on choose_training's fixed batch (when bf16 is faster)
     bf16_loss: float | None = None
+    fixed: bool = False  # set by pipeline.precision, not measured
 
     def describe(self) -> str:
+        if self.fixed:
+            return f"{'bf16 autocast' if self.bf16 else 'fp32'} (pipeline.precision)"
         if not self.fp32_steps_per_s:
             return "fp32 (this CPU has no bf16 instructions for oneDNN: not measured)"
         checked = ("" if self.bf16_loss is None else f"; loss on a fixed batch fp32 "
@@ -190,10 +193,13 @@ def _cpu_has_bf16() -> bool:
 
 def choose_training(net: PolicyValueNet, planes_shape, num_actions: int, cfg: TrainerConfig,
                     channels_last: bool = False, steps: int = 3,
-                    tolerance: float = 0.02) -> TrainingSettings:
+                    tolerance: float = 0.02, precision: str = "auto") -> TrainingSettings:
     """bf16 autocast for training where a few steps run faster than fp32's and its loss on a
     fixed batch is within `tolerance` (relative) of fp32's; else fp32. Measured on copies of
-    net with a seeded batch: neither net nor torch's random generator is touched."""
+    net with a seeded batch: neither net nor torch's random generator is touched. A precision
+    other than "auto" (pipeline.precision) is taken as it is."""
+    if precision != "auto":
+        return TrainingSettings(precision == "bf16", fixed=True)
     batch = _fixed_batch(net, planes_shape, num_actions, cfg.batch_size, channels_last)
     if not batch[0].is_cuda and not _cpu_has_bf16():
         return TrainingSettings()  # emulated bf16: 10-20x slower than fp32, not measured

@@ -14,8 +14,6 @@ with the fault that the JSON object SPEC describes:
     "marker": FILE                      (with any of them) append each phase entered to FILE, to
                                         report where a kill landed, and "fired: ..." right
                                         before the fault kills (the test checks that it did)
-    "inference": {"bf16": B, "channels_last": C}  (with any) use these inference settings
-                                        instead of timing them (runs that must match exactly)
 """
 from __future__ import annotations
 
@@ -153,24 +151,6 @@ def install(spec: dict) -> None:
     if "write" in spec:
         WriteFault(spec["write"], spec["nth"], spec.get("errno"), spec.get("cut", 0.5),
                    spec.get("generation")).install()
-    if "inference" in spec:
-        pin_inference(**spec["inference"])
-
-
-def pin_inference(bf16: bool = False, channels_last: bool = False) -> None:
-    """Make `train` run its network with these settings, on one thread, instead of the
-    fastest it measures (the measurement may choose differently from one start to the next)."""
-    import torch
-
-    from engine import pipeline
-    from engine.network import InferenceSettings
-
-    def pinned(net, game, batch, thread_counts=(), device="cpu"):
-        torch.set_num_threads(1)
-        settings = InferenceSettings(channels_last, bf16, 1, device=device)
-        settings.prepare(net.eval())
-        return settings
-    pipeline.choose_inference = pinned
 
 
 def marks(marker: Path) -> list[str]:

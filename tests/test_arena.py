@@ -125,3 +125,30 @@ def test_strength_on_a_sample_has_the_exact_interval_and_on_every_position_none(
         f"{reference.high:.2%})")
     assert reference.high - reference.low == pytest.approx(0.043, abs=0.002)  # about +-2 points
     assert describe_strength("tictactoe", 1.0, 4520).endswith("(100.00%; every position: exact)")
+
+
+def test_the_ladder_rises_by_its_factor_from_the_anchor():
+    cfg = ArenaConfig(anchor_rollouts=50, ladder_rungs=4, ladder_factor=4)
+    assert arena.ladder(cfg) == [50, 200, 800, 3200]
+    assert arena.ladder(ArenaConfig(anchor_rollouts=50, ladder_rungs=1)) == [50]
+
+
+@pytest.mark.parametrize("last, rung", [
+    ({}, 50),  # no rating yet: the lowest rung
+    ({200: elo_of(0.76)}, 800),  # 76% against 200: one up
+    ({200: elo_of(0.74)}, 200),  # near even enough: stay
+    ({200: elo_of(0.26)}, 200),
+    ({200: elo_of(0.25)}, 50),  # 25% or less: one down
+    ({3200: 491.0}, 3200),  # the top: no higher rung
+    ({50: -491.0}, 50),  # the bottom: no lower rung
+])
+def test_the_next_rating_plays_the_rung_nearest_an_even_match(last, rung):
+    assert arena.next_rung([50, 200, 800, 3200], last) == rung
+
+
+def test_a_rating_says_the_games_and_simulations_behind_it():
+    cfg = ArenaConfig(rating_games=41, simulations=32)
+    text = arena.describe_ratings({"random": [245.0, 245.0, math.inf],
+                                   "mcts800": [120.0, 45.0, 210.0]}, cfg, 8)
+    assert text == ("Elo of generation 8 (95%; 40 games at 32 simulations a move): "
+                    "vs random >= +245, vs mcts800 +120 [+45, +210]")

@@ -45,8 +45,11 @@ def test_a_finished_run_says_which_budget_ended_it_and_how_to_go_on(tmp_path, ca
     assert main(["curve", "--run-dir", str(run_dir), "--simulations", "0,4"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:6] == ["generation", "minutes", "raw", "policy", "4", "sims"]
-    assert [line.split()[0] for line in lines[1:]] == ["0", "1", "2"]
-    assert all(line.split()[2].endswith("%") for line in lines[1:])
+    assert [line.split()[0] for line in lines[1:-1]] == ["0", "1", "2"]
+    assert all(line.split()[2].endswith("%") for line in lines[1:-1])
+    assert "Elo vs mcts2" in lines[0] and lines[-1] == (
+        "Elo: 95% intervals, 4 games at 2 simulations a move against each anchor (mctsN: pure "
+        "MCTS of N simulations)")
     assert main(["curve", "--run-dir", str(run_dir), "--simulations", "0", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["generation"] for r in rows] == [0, 1, 2] and 0 < rows[2]["optimal_0"] < 1

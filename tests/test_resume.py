@@ -66,7 +66,7 @@ def test_a_redone_generation_logs_its_tensorboard_scalars_once(tmp_path, monkeyp
     logged = tensorboard_steps(tmp_path)
     assert {step for _, step in logged} == {1, 2} and set(logged.values()) == {1}
     assert [r["generation"] for r in read_metrics(tmp_path)] == [1, 2]
-    loss = {step: v for (_, step), v in _scalars(tmp_path / "tb", "loss").items()}
+    loss = {step: v for (_, step), v in _scalars(tmp_path / "tb", "loss/total").items()}
     assert loss[2] == pytest.approx(read_metrics(tmp_path)[1]["loss"])  # the redone one
 
 

@@ -16,6 +16,7 @@ from dataclasses import replace
 
 import games
 from engine import bench
+from engine.extras import require
 from engine.export import add_export
 from games.check import check_game
 from engine.play import PLAYERS
@@ -550,7 +551,7 @@ def run_curve(args) -> int:
     game = read_config(run_dir).game
     read_metrics(run_dir / "metrics.jsonl")  # a damaged file is refused before any scoring
     if args.out:
-        require("matplotlib", "curve --out")  # before minutes of scoring
+        require("plot", ("matplotlib",), "curve --out")  # before minutes of scoring
     rows = score_generations(run_dir, game, args.simulations, args.every, args.data)
     if not rows:
         raise ValueError(f"{run_dir} has no generation checkpoints")
@@ -558,14 +559,6 @@ def run_curve(args) -> int:
     if args.out:
         plot(rows, elo_points(run_dir), f"{game}: {run_dir.name}", Path(args.out))
     return 0
-
-
-def require(module: str, what: str) -> None:
-    """A ValueError saying what to install, unless `module` can be imported."""
-    import importlib.util
-
-    if importlib.util.find_spec(module) is None:
-        raise ValueError(f"{what} needs {module}, which is not installed: pip install {module}")
 
 
 # ---- config ------------------------------------------------------------------------------------
@@ -631,6 +624,7 @@ def run_experiment_command(args) -> int:
     from engine.limits import check_train
     from engine.report import write_report
 
+    require("plot", ("matplotlib",), "experiment")  # its report's plots, after hours of runs
     experiment = load_experiment(args.file)
     game = games.get(experiment.game)
     for arm in experiment.arms:  # every arm checked before anything is written

@@ -9,7 +9,6 @@ docs/export.md shows how to use each.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import warnings
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import games
+from engine.extras import require
 from games import Game
 
 FORMATS = {"onnx": ("onnx", "onnxscript", "onnxruntime"), "safetensors": ("safetensors",)}
@@ -67,10 +67,7 @@ def run_export(args) -> int:
 
 def require_extra(fmt: str) -> None:
     """A ValueError saying what to install, unless the modules of `fmt` can be imported."""
-    missing = [name for name in FORMATS[fmt] if importlib.util.find_spec(name) is None]
-    if missing:
-        raise ValueError(f"export --format {fmt} needs {', '.join(missing)}, not installed: "
-                         f'pip install "zeroplay[export]"')
+    require("export", FORMATS[fmt], f"export --format {fmt}")
 
 
 def read_checkpoint(spec: str, game_name: str | None):

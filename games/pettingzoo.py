@@ -1,4 +1,4 @@
-"""A PettingZoo AEC environment over any game (needs the optional `pettingzoo` package).
+"""A PettingZoo AEC environment over any game (needs the extra: pip install "zeroplay[pettingzoo]").
 
 Agents "player_0" (moves first) and "player_1". As in PettingZoo's classic games, each
 observation is a dict: "observation", the game's [C, H, W] float32 planes from the observing
@@ -11,8 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 from gymnasium import logger, spaces
-from pettingzoo import AECEnv
-from pettingzoo.utils.wrappers import OrderEnforcingWrapper
+
+try:
+    from pettingzoo import AECEnv
+    from pettingzoo.utils.wrappers import OrderEnforcingWrapper
+except ModuleNotFoundError:
+    raise ModuleNotFoundError('games.pettingzoo needs pettingzoo, not installed: '
+                              'pip install "zeroplay[pettingzoo]"') from None
 
 import games
 from games.env import planes

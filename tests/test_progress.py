@@ -104,8 +104,8 @@ def test_curve_missing_matplotlib_is_one_line_before_any_scoring(tmp_path, capsy
     monkeypatch.setattr(engine.curve, "score_generations", lambda *a: pytest.fail("scored"))
     assert main(["curve", "--run-dir", str(run_dir), "--out", str(tmp_path / "c.png")]) == 1
     err = capsys.readouterr().err
-    assert err == ("zeroplay: error: curve --out needs matplotlib, which is not installed: "
-                   "pip install matplotlib\n")
+    assert err == ("zeroplay: error: curve --out needs matplotlib, not installed: "
+                   'pip install "zeroplay[plot]"\n')
 
 
 def test_a_match_with_its_progress_bar_is_the_same_match():

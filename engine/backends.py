@@ -8,7 +8,6 @@ config they are given: the learner's generator settings (engine/learners).
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import multiprocessing as mp
 import os
 import socket
@@ -19,6 +18,7 @@ import torch
 
 import games
 from engine.config import Config
+from engine.extras import require
 from engine.network import InferenceSettings, NetworkEvaluator, make_evaluator
 from engine.rundir import RunError
 from engine.selfplay import GameRecord, SelfPlayStats, SelfPlayStream, play_games
@@ -116,13 +116,12 @@ class ProcessSelfPlay:
 
 
 def check_backend(config: Config) -> None:
-    """RunError unless config's backend can start here: Ray installed for "ray", and the
+    """A ValueError unless config's backend can start here: Ray installed for "ray", and the
     cluster at pipeline.ray_address answering. Writes nothing."""
     p = config.pipeline
     if p.backend != "ray":
         return
-    if importlib.util.find_spec("ray") is None:
-        raise RunError("pipeline.backend = ray needs Ray: pip install 'zeroplay[ray]'")
+    require("ray", ("ray",), "pipeline.backend = ray")
     if p.ray_address:
         host, port = p.ray_address.rsplit(":", 1)
         try:

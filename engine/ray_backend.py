@@ -38,7 +38,7 @@ def weights_checksum(weights: dict) -> str:
 
 class SelfPlayActor:
     """One self-play actor: its own network copy, placed and run as a short measurement where
-    it lands says (nodes differ). A failure to start is kept for its first job to raise: an
+    it lands says (nodes differ), within pipeline.precision and pipeline.layout. A failure to start is kept for its first job to raise: an
     actor whose constructor raises is dead, and would be replaced forever."""
 
     def __init__(self, config: Config, threads: int, device: str):
@@ -47,7 +47,8 @@ class SelfPlayActor:
             game = games.get(config.game)
             net = build_network(game, config.network)
             batch = config.selfplay.games_in_parallel * config.search.leaves_per_tree
-            settings = choose_inference(net, game, batch, (threads,), device)
+            settings = choose_inference(net, game, batch, (threads,), device,
+                                        config.pipeline.precision, config.pipeline.layout)
             self.selfplay, self.error = LocalSelfPlay(config, NetworkEvaluator(net, game,
                                                                                settings)), ""
         except Exception as e:  # noqa: BLE001 - raised by play
@@ -93,7 +94,9 @@ def connect(address: str) -> bool:
                  **({} if address else {"num_cpus": len(os.sched_getaffinity(0))}))
     except (ConnectionError, RuntimeError, ValueError) as e:
         raise RunError(f"pipeline.ray_address: cannot join the Ray cluster at "
-                       f"{address or 'this machine'}: {str(e).splitlines()[0]}") from None
+                       f"{address or 'this machine'}: {str(e).splitlines()[0]} (a cluster "
+                       f"with token authentication also needs RAY_AUTH_MODE=token and its "
+                       f"token here: docs/distributed.md)") from None
     return True
 
 

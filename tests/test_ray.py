@@ -95,7 +95,8 @@ def test_ray_without_the_extra_is_refused_before_anything_is_written(tmp_path, m
     find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "ray" else find_spec(name, *a))
-    with pytest.raises(RunError, match=r"needs Ray: pip install 'zeroplay\[ray\]'"):
+    needs = r'pipeline.backend = ray needs ray, not installed: pip install "zeroplay\[ray\]"'
+    with pytest.raises(ValueError, match=needs):
         Pipeline(config("ray"), tmp_path / "run", quiet=True).run()
     assert not (tmp_path / "run").exists()
 

@@ -273,30 +273,61 @@ def add_status(subparsers) -> None:
     p.set_defaults(run=run_status)
 
 
+LAST_GENERATION = ("generation", "loss", "policy_loss", "value_loss", "games_per_s",
+                   "positions_per_s", "evaluations_per_s", "strength")  # status shows these
+
+
+def describe_generation(record: dict) -> str:
+    """'generation 12: loss 1.234 (policy 1.000, value 0.234); self-play 3.1 games/s, 80
+    positions/s, 2,600 evaluations/s; optimal moves 81.2% (raw policy, probe positions)', of
+    what the record holds."""
+    has = lambda *keys: all(k in record for k in keys)  # noqa: E731
+    parts = []
+    if has("loss", "policy_loss", "value_loss"):
+        parts.append(f"loss {record['loss']:.3f} (policy {record['policy_loss']:.3f}, value "
+                     f"{record['value_loss']:.3f})")
+    if has("games_per_s", "positions_per_s", "evaluations_per_s"):
+        parts.append(f"self-play {record['games_per_s']:.1f} games/s, "
+                     f"{record['positions_per_s']:,.0f} positions/s, "
+                     f"{record['evaluations_per_s']:,.0f} evaluations/s")
+    if has("strength"):
+        parts.append(f"optimal moves {record['strength']:.1%} (raw policy, probe positions)")
+    return f"generation {record['generation']}: {'; '.join(parts) or 'no measures'}"
+
+
 def run_status(args) -> int:
     from pathlib import Path
 
     from engine.arena import describe_elo, rating_basis
-    from engine.rundir import RunError, RunState, read_config
+    from engine.rundir import RunError, RunLock, RunState, read_config, read_metrics
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "config.json").exists():
         raise RunError(f"{run_dir} holds no zeroplay run (no config.json)")
-    started = not (run_dir / "state.json").exists()  # killed before its first generation ended
+    live = RunLock.held(run_dir)
+    started = not (run_dir / "state.json").exists()  # no generation complete yet
     state = RunState() if started else RunState.load(run_dir / "state.json")
     config = read_config(run_dir)
-    info = {**state.__dict__, "best_checkpoint": str(run_dir / "best.ckpt"), "game": config.game}
+    records = read_metrics(run_dir / "metrics.jsonl")
+    info = {"live": live, **state.__dict__, "best_checkpoint": str(run_dir / "best.ckpt"),
+            "game": config.game,
+            "last_generation": {k: v for k, v in (records[-1] if records else {}).items()
+                                if k in LAST_GENERATION}}
     if started:
-        info["note"] = ("started, no generation complete yet: train on this directory starts "
+        info["note"] = ("started, its first generation in progress" if live else
+                        "started, no generation complete yet: train on this directory starts "
                         "it again from generation 0")
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
+    print(f"{run_dir}: {'live (a train process holds its lock)' if live else 'not running'}")
     if started:
         print(f"game {info['game']}: {info['note']}")
         return 0
     print(f"game {info['game']}: generation {state.generation}, {state.games} games, "
           f"{state.positions} positions, {state.minutes:.1f} minutes")
+    if records:
+        print(describe_generation(records[-1]))
     print(f"best: generation {state.best_generation} ({info['best_checkpoint']})")
     for anchor, triple in state.elo.items():
         print(f"Elo vs {anchor}: {describe_elo(*triple)} (95%; generation "

@@ -7,6 +7,7 @@ import fcntl
 import json
 import math
 import os
+import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -159,6 +160,9 @@ def read_metrics(path: Path) -> list[dict]:
     return records
 
 
+LOCK_TRIES = 5  # a `status` holds the lock for an instant: a train tries again meanwhile
+
+
 class RunLock:
     """An exclusive lock on a run directory; the OS drops it when the process dies."""
 
@@ -168,12 +172,30 @@ class RunLock:
     def __enter__(self):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        for _ in range(LOCK_TRIES):
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                time.sleep(0.02)
+        os.close(self.fd)
+        raise RunError(f"{self.path.parent} is in use by another train process")
+
+    @staticmethod
+    def held(run_dir: Path) -> bool:
+        """Whether a train process holds the lock of run_dir (tried for an instant, shared;
+        nothing is written)."""
         try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fd = os.open(run_dir / "lock", os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return False
         except BlockingIOError:
-            os.close(self.fd)
-            raise RunError(f"{self.path.parent} is in use by another train process") from None
-        return self
+            return True
+        finally:
+            os.close(fd)  # and with it the shared lock
 
     def __exit__(self, *exc):
         fcntl.flock(self.fd, fcntl.LOCK_UN)

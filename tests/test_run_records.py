@@ -113,3 +113,29 @@ def test_a_set_precision_and_layout_are_taken_as_they_are(precision, layout):
     training = choose_training(net, game.planes, game.num_actions, TrainerConfig(batch_size=4),
                                precision=precision)
     assert training.bf16 == (precision == "bf16") and "pipeline.precision" in training.describe()
+
+
+def test_status_says_whether_the_run_is_live_and_its_last_rates_and_loss(run, capsys):
+    from engine.cli import main
+    from engine.rundir import RunLock
+
+    last = read_metrics(run)[-1]
+    before = sorted(p.name for p in run.iterdir())
+    assert main(["status", "--run-dir", str(run)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{run}: not running"
+    assert out[2] == (f"generation 2: loss {last['loss']:.3f} (policy {last['policy_loss']:.3f}, "
+                      f"value {last['value_loss']:.3f}); self-play {last['games_per_s']:.1f} "
+                      f"games/s, {last['positions_per_s']:,.0f} positions/s, "
+                      f"{last['evaluations_per_s']:,.0f} evaluations/s; optimal moves "
+                      f"{last['strength']:.1%} (raw policy, probe positions)")
+    with RunLock(run):  # as a train process holds it
+        assert main(["status", "--run-dir", str(run), "--json"]) == 0
+        info = json.loads(capsys.readouterr().out)
+        assert info["live"] is True and info["last_generation"]["loss"] == last["loss"]
+        assert main(["status", "--run-dir", str(run)]) == 0
+        assert capsys.readouterr().out.splitlines()[0].endswith(": live (a train process holds "
+                                                                "its lock)")
+    assert json.loads((main(["status", "--run-dir", str(run), "--json"]),
+                       capsys.readouterr().out)[1])["live"] is False
+    assert sorted(p.name for p in run.iterdir()) == before  # status writes nothing

@@ -214,3 +214,31 @@ def test_bench_selfplay_puts_ray_actors_beside_the_processes(cluster):
     assert [(r["backend"], r["processes"]) for r in result.rows] == [
         ("processes", w) for w in sorted({1, cores})] + [("ray", cores)]
     assert result.rows[-1]["games/s"] > 0
+
+
+# ---- one machine needs no Ray; the local backend is the deterministic one ---------------------
+
+def test_the_pipeline_does_not_import_ray():
+    import subprocess
+    import sys
+
+    code = "import sys, engine.pipeline, engine.bench; print('ray' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
+
+
+def test_the_local_backend_plays_in_this_process_the_same_games_for_a_seed():
+    from engine.backends import LocalSelfPlay, make_selfplay
+    from engine.network import InferenceSettings, build_network
+
+    cfg = config("local")  # workers = 2, but in this process
+    net = build_network(games.get("tictactoe"), cfg.network)
+    weights = {k: v.clone() for k, v in net.state_dict().items()}
+    played = []
+    for _ in range(2):
+        backend = make_selfplay(cfg, net, InferenceSettings(threads=1))
+        assert isinstance(backend, LocalSelfPlay)
+        played.append(backend.play(weights, 4, seed=7))
+    (first, _, evals_a), (second, _, evals_b) = played
+    assert evals_a == evals_b and len(first) == len(second) == 4
+    assert all((a.actions == b.actions).all() for a, b in zip(first, second))

@@ -30,16 +30,17 @@ def weights_checksum(weights: dict) -> str:
     """sha256 of a state dict: every tensor's name, dtype, shape and bytes, in order."""
     digest = hashlib.sha256()
     for name, tensor in weights.items():
-        tensor = tensor.detach().cpu().contiguous().reshape(-1)
         digest.update(f"{name} {tensor.dtype} {tuple(tensor.shape)};".encode())
-        digest.update(tensor.view(torch.uint8).numpy().tobytes())
+        flat = tensor.detach().cpu().contiguous().reshape(-1)
+        digest.update(flat.view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
 
 
 class SelfPlayActor:
     """One self-play actor: its own network copy, placed and run as a short measurement where
-    it lands says (nodes differ), within pipeline.precision and pipeline.layout. A failure to start is kept for its first job to raise: an
-    actor whose constructor raises is dead, and would be replaced forever."""
+    it lands says (nodes differ), within pipeline.precision and pipeline.layout. A failure to
+    start is kept for its first job to raise: an actor whose constructor raises is dead, and
+    would be replaced forever."""
 
     def __init__(self, config: Config, threads: int, device: str):
         try:

@@ -160,13 +160,16 @@ def add_bench(subparsers) -> None:
     p.add_argument("--repeats", type=positive_int, default=defaults.repeats, metavar="R",
                    help="timed repeats; the median is reported (default: %(default)s)")
     p.add_argument("--seed", type=seed_int, default=defaults.seed, help="random seed (default: %(default)s)")
+    p.add_argument("--backend", choices=("processes", "ray"), default=defaults.backend,
+                   help="bench selfplay: also Ray actors, one per core, beside the processes "
+                        "(needs zeroplay[ray]; default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print one JSON record instead of tables")
     p.set_defaults(run=run_bench)
 
 
 def run_bench(args) -> int:
     settings = replace(bench.Settings(), playouts=args.playouts, repeats=args.repeats,
-                       seed=args.seed)
+                       seed=args.seed, backend=args.backend)
     if args.game:
         settings = replace(settings, games=tuple(games.get(g).name for g in args.game))
     record = bench.run(args.names or list(bench.BENCHMARKS), settings)

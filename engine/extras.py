@@ -1,6 +1,6 @@
 """Optional dependencies, installed as the package's extras (setup.cfg: plot, pettingzoo,
-export, ray): a command that needs one checks it before it starts its work, and names the pip
-command that installs it."""
+export, ray, serve): a command that needs one checks it before it starts its work, and names
+the pip command that installs it."""
 from __future__ import annotations
 
 import importlib.util

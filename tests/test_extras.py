@@ -47,7 +47,7 @@ def test_the_dev_extra_holds_every_other_extra():
     setup = configparser.ConfigParser()
     setup.read(ROOT / "setup.cfg")
     extras = {name: set(value.split()) for name, value in setup["options.extras_require"].items()}
-    assert {"plot", "pettingzoo", "export", "ray"} <= extras.keys()
+    assert {"plot", "pettingzoo", "export", "ray", "serve"} <= extras.keys()
     assert "matplotlib>=3.6" not in setup["options"]["install_requires"]
     for name, requirements in extras.items():
         assert requirements <= extras["dev"], name

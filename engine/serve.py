@@ -1,0 +1,369 @@
+"""`zeroplay serve`: play a network in the browser, on a local web page (Starlette, uvicorn).
+
+The page (engine/web/) draws the board as SVG from the game's interface: its planes' rows and
+columns, the first two planes of `encode` as the mover's and the opponent's stones, and its
+moves as cells (A = rows x columns) or columns (A = columns; else buttons under the board).
+The server holds each game's moves and checks every move itself; the page only shows what it is
+sent. The engine's searches of all waiting games run together, one batch at a time, in one
+thread. At most `max_games` games are held, each dropped after `idle_s` without a request (the
+least recently used first when a new one needs room).
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import secrets
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+import games
+from engine.extras import require
+from engine.play import PLAYERS
+from engine.thinking import View, think
+from games import ONGOING, Game, GameError
+
+WEB = Path(__file__).parent / "web"
+FILES = {"/": ("index.html", "text/html"), "/app.js": ("app.js", "text/javascript"),
+         "/style.css": ("style.css", "text/css")}
+SIMULATIONS = (0, 50, 200, 800)  # the page's choices; 0: the network's raw policy
+DEFAULT_SIMULATIONS = 200
+MAX_BODY = 4096  # bytes of a request's body
+MAX_BATCH = 256  # positions searched at once
+MAX_GAMES, IDLE_S = 1000, 1800.0
+MODULES = ("starlette", "uvicorn")
+
+
+class RequestError(Exception):
+    """A request refused: its HTTP status and one line that says why."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def add_serve(subparsers) -> None:
+    p = subparsers.add_parser(
+        "serve", help="play a network in the browser: a local web page",
+        description="Serve a page where you play the network by clicking on the board; each "
+                    "engine move shows its value and the search's visits as a heat map. "
+                    f"Binds to 127.0.0.1 unless --host says otherwise. Needs pip install "
+                    f'"zeroplay[serve]".')
+    p.add_argument("--game", metavar="G", help=f"the game, for builtin (else it must match the "
+                   f"checkpoint's); one of {', '.join(games.names())}")
+    p.add_argument("--checkpoint", required=True, metavar="FILE",
+                   help="a checkpoint ('builtin' with --game: the model shipped for the game)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="the address to listen on (default: %(default)s, this machine only)")
+    p.add_argument("--port", type=_port, default=8000, help="the port (default: %(default)s)")
+    p.set_defaults(run=run_serve)
+
+
+def _port(text: str) -> int:
+    from engine.cli import integer
+
+    return integer(1, 65535)(text)
+
+
+def run_serve(args) -> int:
+    from engine.export import read_checkpoint
+
+    require("serve", MODULES, "serve")
+    import uvicorn
+
+    game, _ = read_checkpoint(args.checkpoint, args.game)
+    app = make_app(game, load_player(game, args.checkpoint))
+    print(f"zeroplay: {game.name} at http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def load_player(game: Game, checkpoint: str):
+    """The checkpoint's search player (its own search settings, no noise)."""
+    from engine.players import network_player
+
+    return network_player(game, checkpoint, DEFAULT_SIMULATIONS)
+
+
+# ---- the engine: searches of many games, batched ---------------------------------------------
+
+class Engine:
+    """`await engine.think(state, simulations)`: the search's View; waiting positions with the
+    same simulations are searched together, in batches padded to a power of two (so that at
+    most log2(MAX_BATCH) searchers of each size are ever built)."""
+
+    def __init__(self, game: Game, player):
+        self.game, self.base = game, player
+        self.players = {}
+        self.pending: list[tuple[int, np.ndarray, asyncio.Future]] = []
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="zeroplay-search")
+        self.running = False
+
+    def player(self, simulations: int):
+        from engine.players import SearchPlayer
+
+        if simulations not in self.players:
+            base = self.base
+            search = dataclasses.replace(base.search, simulations=simulations)
+            self.players[simulations] = SearchPlayer(self.game, base.evaluate, search,
+                                                     base.name, base.seed)
+        return self.players[simulations]
+
+    async def think(self, state: np.ndarray, simulations: int) -> View:
+        future = asyncio.get_running_loop().create_future()
+        self.pending.append((simulations, state, future))
+        if not self.running:
+            self.running = True
+            asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self.pending:
+                simulations = self.pending[0][0]
+                batch = [p for p in self.pending if p[0] == simulations][:MAX_BATCH]
+                taken = {id(future) for _, _, future in batch}
+                self.pending = [p for p in self.pending if id(p[2]) not in taken]
+                states = np.stack([state for _, state, _ in batch])
+                try:
+                    views = await loop.run_in_executor(self.pool, self._search, simulations,
+                                                       states)
+                except Exception as e:  # every waiting request hears of it
+                    views = [e] * len(batch)
+                for (_, _, future), view in zip(batch, views):
+                    if not future.done():
+                        (future.set_exception if isinstance(view, Exception)
+                         else future.set_result)(view)
+        finally:
+            self.running = False
+
+    def _search(self, simulations: int, states: np.ndarray) -> list[View]:
+        size = 1 << (len(states) - 1).bit_length()
+        padded = np.concatenate([states, np.repeat(states[:1], size - len(states), 0)])
+        return think(self.game, self.player(simulations), padded)[:len(states)]
+
+
+# ---- the games held ------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Match:
+    """One game: the moves so far, the person's side, the engine's simulations, its last view."""
+
+    human: int
+    simulations: int
+    moves: list[int] = dataclasses.field(default_factory=list)
+    view: View | None = None
+    busy: bool = False  # the engine is searching its reply
+    seen: float = dataclasses.field(default_factory=time.monotonic)
+
+
+class Matches:
+    """The games held: at most `limit`, each dropped after `idle_s` without a request."""
+
+    def __init__(self, limit: int = MAX_GAMES, idle_s: float = IDLE_S):
+        self.limit, self.idle_s = limit, idle_s
+        self.held: OrderedDict[str, Match] = OrderedDict()  # least recently used first
+
+    def add(self, match: Match) -> str:
+        self.expire()
+        while len(self.held) >= self.limit:
+            self.held.popitem(last=False)
+        key = secrets.token_urlsafe(12)
+        self.held[key] = match
+        return key
+
+    def get(self, key: str) -> Match:
+        self.expire()
+        match = self.held.get(key)
+        if match is None:
+            raise RequestError(404, "unknown game (it may have expired): start a new game")
+        self.held.move_to_end(key)
+        match.seen = time.monotonic()
+        return match
+
+    def expire(self) -> None:
+        limit = time.monotonic() - self.idle_s
+        while self.held and next(iter(self.held.values())).seen < limit:
+            self.held.popitem(last=False)
+
+
+# ---- what the page is sent -----------------------------------------------------------------
+
+def layout(game: Game) -> str:
+    """How a move shows on the board: 'cells' (a move per cell), 'columns' or 'buttons'."""
+    _, rows, cols = game.planes
+    return ("cells" if game.num_actions == rows * cols
+            else "columns" if game.num_actions == cols else "buttons")
+
+
+def describe_game(game: Game) -> dict:
+    _, rows, cols = game.planes
+    return {"game": game.name, "rows": rows, "cols": cols, "layout": layout(game),
+            "moves": list(game.move_chars), "players": list(PLAYERS),
+            "simulations": list(SIMULATIONS), "default_simulations": DEFAULT_SIMULATIONS}
+
+
+def board(game: Game, state: np.ndarray) -> list[list[str]]:
+    """Rows of 'X', 'O' or '' from the first two planes (the mover's and the opponent's)."""
+    planes = np.zeros((1, *game.planes), np.float32)
+    game.encode(state[None], planes)
+    mover = game.player(state)
+    stones = {0: PLAYERS[mover], 1: PLAYERS[1 - mover]}
+    return [["".join(stones[p] for p in (0, 1) if planes[0, p, r, c] > 0)
+             for c in range(game.planes[2])] for r in range(game.planes[1])]
+
+
+def result(game: Game, state: np.ndarray, human: int) -> str | None:
+    outcome = game.outcome(state)
+    if outcome == ONGOING:
+        return None
+    if outcome == 0:
+        return "Draw."
+    winner = game.player(state) if outcome == 1 else 1 - game.player(state)
+    return "You win!" if winner == human else "You lose."
+
+
+def position(game: Game, match: Match) -> np.ndarray:
+    state = game.initial()
+    for action in match.moves:
+        state = game.apply(state, action)
+    return state
+
+
+def report(game: Game, key: str, match: Match) -> dict:
+    state = position(game, match)
+    legal = game.legal(state) if game.outcome(state) == ONGOING else np.zeros(0, bool)
+    return {"id": key, "game": game.name, "moves": game.format_moves(match.moves),
+            "board": board(game, state), "human": PLAYERS[match.human],
+            "to_move": PLAYERS[game.player(state)], "simulations": match.simulations,
+            "legal": [game.format_move(a) for a in np.flatnonzero(legal)],
+            "result": result(game, state, match.human),
+            "engine": match.view.to_dict() if match.view else None}
+
+
+# ---- the app -------------------------------------------------------------------------------
+
+def make_app(game: Game, player, max_games: int = MAX_GAMES, idle_s: float = IDLE_S):
+    """The Starlette app that plays `player` (a SearchPlayer) at `game`."""
+    from starlette.applications import Starlette
+    from starlette.responses import FileResponse, JSONResponse
+    from starlette.routing import Route
+
+    engine, matches = Engine(game, player), Matches(max_games, idle_s)
+
+    async def engine_moves(match: Match) -> None:
+        state = position(game, match)
+        if game.outcome(state) != ONGOING or game.player(state) == match.human:
+            return
+        match.busy = True
+        try:
+            match.view = await engine.think(state, match.simulations)
+        finally:
+            match.busy = False
+        match.moves.append(game.parse_move(match.view.move))
+
+    async def new(request):
+        body = await read_json(request)
+        if body.get("game", game.name) != game.name:
+            raise RequestError(404, f"unknown game {games.interface.excerpt(body['game'])}: "
+                                    f"this server plays {game.name}")
+        match = Match(choice(body, "side", PLAYERS, PLAYERS[0]) == PLAYERS[1],
+                      choice(body, "simulations", SIMULATIONS, DEFAULT_SIMULATIONS))
+        key = matches.add(match)
+        await engine_moves(match)
+        return JSONResponse(report(game, key, match), 201)
+
+    async def show(request):
+        key = request.path_params["key"]
+        return JSONResponse(report(game, key, matches.get(key)))
+
+    async def move(request):
+        body = await read_json(request)
+        key = request.path_params["key"]
+        match = idle(matches.get(key))
+        text = body.get("move")
+        if not isinstance(text, str):
+            raise RequestError(400, 'a move is {"move": "TEXT"}, the move as text')
+        state = position(game, match)
+        if game.outcome(state) != ONGOING:
+            raise RequestError(409, "the game is over: start a new game or undo")
+        try:
+            action = game.parse_move(text, state)
+        except GameError as e:
+            raise RequestError(422, str(e)) from None
+        match.moves.append(action)
+        match.view = None
+        await engine_moves(match)
+        return JSONResponse(report(game, key, match))
+
+    async def undo(request):
+        key = request.path_params["key"]
+        match = idle(matches.get(key))
+        mine = [i for i in range(len(match.moves)) if i % 2 == match.human]
+        if not mine:
+            raise RequestError(409, "nothing to undo: you have not moved yet")
+        match.moves, match.view = match.moves[:mine[-1]], None
+        return JSONResponse(report(game, key, match))
+
+    async def info(request):
+        return JSONResponse(describe_game(game))
+
+    def page(path: str):
+        name, media = FILES[path]
+        return Route(path, lambda request: FileResponse(WEB / name, media_type=media))
+
+    routes = [*(page(path) for path in FILES), Route("/api/game", info),
+              Route("/api/games", new, methods=["POST"]),
+              Route("/api/games/{key}", show),
+              Route("/api/games/{key}/move", move, methods=["POST"]),
+              Route("/api/games/{key}/undo", undo, methods=["POST"])]
+
+    async def refused(request, error: RequestError):
+        return JSONResponse({"error": str(error)}, error.status)
+
+    async def http_error(request, error):
+        return JSONResponse({"error": error.detail}, error.status_code)
+
+    from starlette.exceptions import HTTPException
+
+    app = Starlette(routes=routes, exception_handlers={RequestError: refused,
+                                                        HTTPException: http_error})
+    app.state.matches, app.state.engine = matches, engine
+    return app
+
+
+def idle(match: Match) -> Match:
+    """match, unless the engine is still searching its reply (a 409)."""
+    if match.busy:
+        raise RequestError(409, "the engine is still thinking: wait for its move")
+    return match
+
+
+def choice(body: dict, name: str, allowed, default):
+    """body[name] if it is one of `allowed` (default if absent); a 400 otherwise."""
+    value = body.get(name, default)
+    if type(value) is not type(default) or value not in allowed:
+        raise RequestError(400, f"{name} must be one of {', '.join(map(str, allowed))}, not "
+                                f"{games.interface.excerpt(value)}")
+    return value
+
+
+async def read_json(request) -> dict:
+    """The request's JSON object (empty body: {}); 413 over MAX_BODY bytes, 400 if not one."""
+    data = b""
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_BODY:
+            raise RequestError(413, f"the request is larger than {MAX_BODY} bytes")
+    try:
+        body = json.loads(data) if data.strip() else {}
+    except (ValueError, UnicodeDecodeError):
+        raise RequestError(400, "the request's body is not JSON") from None
+    if not isinstance(body, dict):
+        raise RequestError(400, "the request's body is not a JSON object")
+    return body

@@ -1,0 +1,120 @@
+// The page: draws what the server sends and sends it the clicks; the server judges every move.
+const SIZE = 64, NS = "http://www.w3.org/2000/svg";
+const $ = (id) => document.getElementById(id);
+let info = null, game = null;
+
+async function api(path, body) {
+  const options = body === undefined ? {} : {method: "POST", body: JSON.stringify(body),
+                                             headers: {"Content-Type": "application/json"}};
+  const response = await fetch(path, options);
+  const data = await response.json();
+  if (!response.ok) throw new Error(data.error);
+  return data;
+}
+
+async function act(path, body) {
+  if (document.body.dataset.busy === "true") return;
+  document.body.dataset.busy = "true";
+  $("message").textContent = "";
+  try {
+    game = await api(path, body);
+  } catch (error) {
+    $("message").textContent = error.message;
+  }
+  if (game) draw();
+  document.body.dataset.busy = "false";
+}
+
+function shape(tag, attributes, parent) {
+  const element = document.createElementNS(NS, tag);
+  for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
+  parent.appendChild(element);
+  return element;
+}
+
+// The rectangle a move shows on: its cell, its column, or none (buttons).
+function area(index) {
+  if (info.layout === "cells")
+    return {x: (index % info.cols) * SIZE, y: Math.floor(index / info.cols) * SIZE, w: SIZE, h: SIZE};
+  if (info.layout === "columns") return {x: index * SIZE, y: 0, w: SIZE, h: info.rows * SIZE};
+  return null;
+}
+
+function shares() {
+  const moves = game.engine ? game.engine.moves : [];
+  const total = moves.reduce((sum, m) => sum + m.visits, 0);
+  return new Map(moves.map((m) => [m.move, total ? m.visits / total : m.prior]));
+}
+
+function draw() {
+  const svg = $("board");
+  svg.replaceChildren();
+  svg.setAttribute("width", info.cols * SIZE);
+  svg.setAttribute("height", info.rows * SIZE);
+  shape("rect", {class: "cell", width: info.cols * SIZE, height: info.rows * SIZE}, svg);
+  const heat = shares();
+  info.moves.forEach((move, index) => {
+    const box = area(index);
+    if (box && heat.has(move))
+      shape("rect", {class: "heat", x: box.x, y: box.y, width: box.w, height: box.h,
+                     opacity: 0.15 + 0.8 * heat.get(move)}, svg);
+  });
+  game.board.forEach((row, r) => row.forEach((stone, c) => {
+    shape("circle", {class: stone || "empty", cx: c * SIZE + SIZE / 2, cy: r * SIZE + SIZE / 2,
+                     r: SIZE * 0.4}, svg);
+  }));
+  info.moves.forEach((move, index) => {
+    const box = area(index);
+    if (!box) return;
+    if (heat.has(move)) {
+      const label = shape("text", {x: box.x + 4, y: box.y + 14}, svg);
+      label.textContent = `${Math.round(100 * heat.get(move))}%`;
+    }
+    const target = shape("rect", {class: "target", x: box.x, y: box.y, width: box.w, height: box.h,
+                                  "data-move": move}, svg);
+    target.addEventListener("click", () => play(move));
+  });
+  $("buttons").replaceChildren(...(info.layout === "buttons" ? game.legal : []).map((move) => {
+    const button = document.createElement("button");
+    button.textContent = move;
+    button.addEventListener("click", () => play(move));
+    return button;
+  }));
+  $("status").textContent = game.result ||
+    (game.to_move === game.human ? `You are ${game.human}: your move` : `${game.to_move} to move`);
+  $("engine").textContent = game.engine ? describe(game.engine) : "";
+}
+
+function describe(view) {
+  const total = view.moves.reduce((sum, m) => sum + m.visits, 0);
+  const chosen = view.moves.find((m) => m.move === view.move);
+  const searched = total ? `${chosen.visits}/${total} visits` : `raw policy, prior ${chosen.prior.toFixed(2)}`;
+  const proof = view.proven ? `, proven ${view.proven}` : "";
+  const value = (view.value >= 0 ? "+" : "") + view.value.toFixed(2);
+  return `Engine played ${view.move}: value ${value} for the engine, ${searched}${proof}` +
+         (info.layout === "buttons" ? "" : " (the heat map: its search's visits)");
+}
+
+function play(move) {
+  act(`/api/games/${game.id}/move`, {move});
+}
+
+function start() {
+  act("/api/games", {game: info.game, side: $("side").value,
+                     simulations: Number($("simulations").value)});
+}
+
+async function main() {
+  info = await api("/api/game");
+  $("game").textContent = info.game;
+  for (const n of info.simulations) {
+    const option = new Option(n === 0 ? "0 (raw policy)" : n, n, false, n === info.default_simulations);
+    $("simulations").appendChild(option);
+  }
+  $("new").addEventListener("click", start);
+  $("undo").addEventListener("click", () => act(`/api/games/${game.id}/undo`, {}));
+  document.body.dataset.busy = "false";
+  start();
+}
+
+main();

@@ -1,0 +1,154 @@
+"""`zeroplay serve` over HTTP (Starlette's TestClient): a full Connect Four game, moves checked
+by the server, bad requests answered 4xx with the server still playing, the games held bounded."""
+import time
+import warnings
+
+import pytest
+
+import games
+from engine import cli
+from engine.serve import Match, Matches, add_serve, board, layout, load_player, make_app
+
+pytest.importorskip("starlette")
+pytest.importorskip("httpx")
+with warnings.catch_warnings():  # Starlette 1.x asks for httpx2; httpx still works
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient  # noqa: E402
+
+C4 = games.get("connect4")
+
+
+@pytest.fixture(scope="module")
+def player():
+    return load_player(C4, "builtin")
+
+
+@pytest.fixture
+def client(player):
+    with TestClient(make_app(C4, player, max_games=3, idle_s=60)) as c:
+        yield c
+
+
+def new_game(client, **body) -> dict:
+    response = client.post("/api/games", json={"simulations": 50, **body})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_a_full_game_each_move_answered_by_the_engine(client):
+    game = new_game(client)
+    assert game["moves"] == "" and game["to_move"] == "X" and game["engine"] is None
+    while game["result"] is None:
+        before, move = len(game["moves"]), game["legal"][0]
+        response = client.post(f"/api/games/{game['id']}/move", json={"move": move})
+        assert response.status_code == 200, response.text
+        game = response.json()
+        assert game["moves"][before] == move
+        if game["result"] is None:  # the engine replied, and says how it sees it
+            view = game["engine"]
+            assert len(game["moves"]) == before + 2 and game["moves"][-1] == view["move"]
+            assert -1 <= view["value"] <= 1
+            assert sum(m["visits"] for m in view["moves"]) > 0
+    assert game["result"] in ("You win!", "You lose.", "Draw.") and game["legal"] == []
+    assert client.get(f"/api/games/{game['id']}").json()["moves"] == game["moves"]
+    stones = sum(cell != "" for row in game["board"] for cell in row)
+    assert stones == len(game["moves"])
+    late = client.post(f"/api/games/{game['id']}/move", json={"move": "1"})
+    assert late.status_code == 409 and "game is over" in late.json()["error"]
+
+
+def test_the_engine_moves_first_when_the_person_plays_second_and_undo(client):
+    game = new_game(client, side="O")
+    assert len(game["moves"]) == 1 and game["to_move"] == "O" and game["engine"]
+    refused = client.post(f"/api/games/{game['id']}/undo")
+    assert refused.status_code == 409 and "nothing to undo" in refused.json()["error"]
+    played = client.post(f"/api/games/{game['id']}/move", json={"move": "1"}).json()
+    assert len(played["moves"]) == 3
+    undone = client.post(f"/api/games/{game['id']}/undo").json()
+    assert undone["moves"] == game["moves"] and undone["engine"] is None
+
+
+def test_an_illegal_move_is_refused_and_the_game_kept(client):
+    key = client.app.state.matches.add(Match(0, 50, [3, 3, 3, 3, 3, 3]))
+    response = client.post(f"/api/games/{key}/move", json={"move": "4"})
+    assert response.status_code == 422
+    assert response.json()["error"] == "connect4: illegal move 4: column 4 is full"
+    assert client.get(f"/api/games/{key}").json()["moves"] == "444444"
+
+
+@pytest.mark.parametrize("path, kwargs, status, message", [
+    ("KEY/move", {"json": {"move": "8"}}, 422, "bad move '8'"),
+    ("KEY/move", {"json": {"move": "44"}}, 422, "bad move '44'"),
+    ("KEY/move", {"json": {"move": 4}}, 400, "a move is"),
+    ("KEY/move", {"json": {}}, 400, "a move is"),
+    ("KEY/move", {"content": b"{not json"}, 400, "not JSON"),
+    ("KEY/move", {"content": b"\xff\xfe"}, 400, "not JSON"),
+    ("KEY/move", {"json": ["4"]}, 400, "not a JSON object"),
+    ("KEY/move", {"content": b" " * 100_000}, 413, "larger than 4096 bytes"),
+    ("nosuchgame/move", {"json": {"move": "4"}}, 404, "unknown game"),
+    ("", {"json": {"game": "chess"}}, 404, "unknown game 'chess'"),
+    ("", {"json": {"simulations": 7}}, 400, "simulations must be one of 0, 50, 200, 800"),
+    ("", {"json": {"simulations": 50.0}}, 400, "simulations must be"),
+    ("", {"json": {"side": "Z"}}, 400, "side must be one of X, O"),
+])
+def test_bad_requests_are_4xx_with_a_message_and_the_server_plays_on(client, path, kwargs,
+                                                                     status, message):
+    key = client.app.state.matches.add(Match(0, 0))
+    url = "/api/games" + ("/" + path.replace("KEY", key) if path else "")
+    response = client.post(url, **kwargs)
+    assert response.status_code == status and message in response.json()["error"]
+    assert client.post(f"/api/games/{key}/move", json={"move": "4"}).status_code == 200
+
+
+def test_a_move_while_the_engine_thinks_is_refused(client):
+    match = Match(0, 0, [3])
+    match.busy = True
+    key = client.app.state.matches.add(match)
+    response = client.post(f"/api/games/{key}/move", json={"move": "4"})
+    assert response.status_code == 409 and "still thinking" in response.json()["error"]
+
+
+def test_the_games_held_are_bounded_in_count_and_lifetime(client):
+    keys = [new_game(client, simulations=0)["id"] for _ in range(5)]
+    assert len(client.app.state.matches.held) == 3
+    assert [client.get(f"/api/games/{k}").status_code for k in keys] == [404, 404, 200, 200, 200]
+    matches = Matches(limit=10, idle_s=0.05)
+    matches.add(Match(0, 0))
+    time.sleep(0.1)
+    kept = matches.add(Match(0, 0))
+    assert list(matches.held) == [kept]
+
+
+def test_the_page_and_its_files_are_served(client):
+    assert "<svg" in client.get("/").text
+    assert client.get("/app.js").headers["content-type"].startswith("text/javascript")
+    assert client.get("/api/game").json()["layout"] == "columns"
+    assert client.get("/nothing").status_code == 404
+
+
+def test_boards_and_moves_come_from_the_game_interface():
+    assert layout(C4) == "columns" and layout(games.get("tictactoe")) == "cells"
+    rows = board(C4, C4.position("43"))
+    assert rows[-1] == ["", "", "O", "X", "", "", ""] and not any(map(any, rows[:-1]))
+    ttt = games.get("tictactoe")
+    assert board(ttt, ttt.position("15")) == [["X", "", ""], ["", "O", ""], ["", "", ""]]
+
+
+def run_cli(*args: str) -> int:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cli, "COMMANDS", [*cli.COMMANDS, add_serve])
+        try:
+            return cli.main(list(args))
+        except SystemExit as e:
+            return e.code
+
+
+def test_the_command_needs_its_extra_and_binds_to_loopback(monkeypatch, capsys):
+    monkeypatch.setattr("engine.serve.MODULES", ("starlette", "no_such_module_zp"))
+    assert run_cli("serve", "--game", "connect4", "--checkpoint", "builtin") == 1
+    assert 'pip install "zeroplay[serve]"' in capsys.readouterr().err
+    parser = cli.Parser(prog="zeroplay")
+    add_serve(parser.add_subparsers())
+    args = parser.parse_args(["serve", "--checkpoint", "builtin"])
+    assert (args.host, args.port) == ("127.0.0.1", 8000)
+    assert run_cli("serve", "--checkpoint", "builtin", "--port", "70000") == 2

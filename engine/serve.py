@@ -2,7 +2,7 @@
 
 The page (engine/web/) draws the board as SVG from the game's interface: its planes' rows and
 columns, the first two planes of `encode` as the mover's and the opponent's stones, and its
-moves as cells (A = rows x columns) or columns (A = columns; else buttons under the board).
+moves as cells (A = rows x columns) or columns (A = columns); other moves (a pass) are buttons.
 The server holds each game's moves and checks every move itself; the page only shows what it is
 sent. The engine's searches of all waiting games run together, one batch at a time, in one
 thread. At most `max_games` games are held, each dropped after `idle_s` without a request (the
@@ -195,16 +195,17 @@ class Matches:
 # ---- what the page is sent -----------------------------------------------------------------
 
 def layout(game: Game) -> str:
-    """How a move shows on the board: 'cells' (a move per cell), 'columns' or 'buttons'."""
+    """How a move shows on the board: 'cells' (a move per cell), 'columns' or 'buttons'. A
+    pass (the last action, where the rules have one) is a button in any layout."""
     _, rows, cols = game.planes
-    return ("cells" if game.num_actions == rows * cols
-            else "columns" if game.num_actions == cols else "buttons")
+    placed = game.num_actions - (getattr(game, "pass_action", None) is not None)
+    return "cells" if placed == rows * cols else "columns" if placed == cols else "buttons"
 
 
 def describe_game(game: Game) -> dict:
     _, rows, cols = game.planes
     return {"game": game.name, "rows": rows, "cols": cols, "layout": layout(game),
-            "moves": list(game.move_chars), "players": list(PLAYERS),
+            "moves": [game.format_move(a) for a in range(game.num_actions)], "players": list(PLAYERS),
             "simulations": list(SIMULATIONS), "default_simulations": DEFAULT_SIMULATIONS}
 
 

@@ -1,5 +1,5 @@
 // The page: draws what the server sends and sends it the clicks; the server judges every move.
-const SIZE = 64, NS = "http://www.w3.org/2000/svg";
+const SIZE = 64, LABELS = 24, NS = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
 let info = null, game = null;
 
@@ -18,6 +18,7 @@ async function act(path, body) {
   $("message").textContent = "";
   try {
     game = await api(path, body);
+    history.replaceState(null, "", `#${game.id}`);  // a reload finds the game again
   } catch (error) {
     $("message").textContent = error.message;
   }
@@ -32,11 +33,11 @@ function shape(tag, attributes, parent) {
   return element;
 }
 
-// The rectangle a move shows on: its cell, its column, or none (buttons).
+// The rectangle a move shows on: its cell, its column, or none (a button).
 function area(index) {
-  if (info.layout === "cells")
+  if (info.layout === "cells" && index < info.rows * info.cols)
     return {x: (index % info.cols) * SIZE, y: Math.floor(index / info.cols) * SIZE, w: SIZE, h: SIZE};
-  if (info.layout === "columns") return {x: index * SIZE, y: 0, w: SIZE, h: info.rows * SIZE};
+  if (info.layout === "columns" && index < info.cols) return {x: index * SIZE, y: 0, w: SIZE, h: info.rows * SIZE};
   return null;
 }
 
@@ -50,7 +51,7 @@ function draw() {
   const svg = $("board");
   svg.replaceChildren();
   svg.setAttribute("width", info.cols * SIZE);
-  svg.setAttribute("height", info.rows * SIZE);
+  svg.setAttribute("height", info.rows * SIZE + LABELS);
   shape("rect", {class: "cell", width: info.cols * SIZE, height: info.rows * SIZE}, svg);
   const heat = shares();
   info.moves.forEach((move, index) => {
@@ -66,15 +67,17 @@ function draw() {
   info.moves.forEach((move, index) => {
     const box = area(index);
     if (!box) return;
-    if (heat.has(move)) {
-      const label = shape("text", {x: box.x + 4, y: box.y + 14}, svg);
+    if (heat.has(move)) {  // a column's share under it, a cell's inside it
+      const y = info.layout === "columns" ? box.h + 16 : box.y + SIZE / 2 + 5;
+      const label = shape("text", {x: box.x + SIZE / 2, y}, svg);
       label.textContent = `${Math.round(100 * heat.get(move))}%`;
     }
     const target = shape("rect", {class: "target", x: box.x, y: box.y, width: box.w, height: box.h,
-                                  "data-move": move}, svg);
+                                  "data-move": move, "data-legal": game.legal.includes(move)}, svg);
     target.addEventListener("click", () => play(move));
   });
-  $("buttons").replaceChildren(...(info.layout === "buttons" ? game.legal : []).map((move) => {
+  const off = game.legal.filter((move) => !area(info.moves.indexOf(move)));
+  $("buttons").replaceChildren(...off.map((move) => {
     const button = document.createElement("button");
     button.textContent = move;
     button.addEventListener("click", () => play(move));
@@ -114,7 +117,8 @@ async function main() {
   $("new").addEventListener("click", start);
   $("undo").addEventListener("click", () => act(`/api/games/${game.id}/undo`, {}));
   document.body.dataset.busy = "false";
-  start();
+  if (location.hash.length > 1) await act(`/api/games/${location.hash.slice(1)}`);
+  if (!game) start();
 }
 
 main();

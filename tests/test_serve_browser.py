@@ -1,0 +1,121 @@
+"""`zeroplay serve` in a real browser (headless Chromium through Selenium): a full Connect Four
+game played by clicking, each engine reply seen, an illegal click refused on the page, the
+finished game announced."""
+import shutil
+import socket
+import threading
+import time
+from contextlib import contextmanager
+
+import pytest
+
+import games
+from engine.serve import Match, load_player, make_app
+
+pytest.importorskip("selenium")
+uvicorn = pytest.importorskip("uvicorn")
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
+                                reason="needs Debian's chromium and chromium-driver "
+                                       "(.ci/run installs them with apt-get)")
+C4 = games.get("connect4")
+RESULTS = ("You win!", "You lose.", "Draw.")
+
+
+@contextmanager
+def serving(app):
+    """The app served by uvicorn on a free loopback port, in a thread: its address."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@contextmanager
+def chromium():
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                 "--window-size=900,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(DRIVER))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
+def page():
+    """(browser, address, app): the builtin Connect Four network served and a browser."""
+    app = make_app(C4, load_player(C4, "builtin"))
+    with serving(app) as address, chromium() as driver:
+        yield driver, address, app
+
+
+def settled(driver) -> None:
+    """Wait until the page has its answer (it marks itself busy while it waits)."""
+    WebDriverWait(driver, 30).until(
+        lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-busy") == "false")
+
+
+def text(driver, id_: str) -> str:
+    return driver.find_element(By.ID, id_).text
+
+
+def stones(driver) -> int:
+    return len(driver.find_elements(By.CSS_SELECTOR, "#board circle.X, #board circle.O"))
+
+
+def click(driver, move: str) -> None:
+    driver.find_element(By.CSS_SELECTOR, f'#board rect.target[data-move="{move}"]').click()
+    settled(driver)
+
+
+def test_a_full_game_by_clicking(page, tmp_path):
+    driver, address, _ = page
+    driver.get(address)
+    settled(driver)
+    Select(driver.find_element(By.ID, "simulations")).select_by_value("50")
+    driver.find_element(By.ID, "new").click()
+    settled(driver)
+    assert stones(driver) == 0 and "your move" in text(driver, "status")
+    while text(driver, "status") not in RESULTS:
+        before = stones(driver)
+        legal = driver.find_element(By.CSS_SELECTOR, '#board rect.target[data-legal="true"]')
+        click(driver, legal.get_attribute("data-move"))
+        assert text(driver, "message") == ""
+        if text(driver, "status") not in RESULTS:  # the engine answered, with its numbers
+            assert stones(driver) == before + 2
+            assert text(driver, "engine").startswith("Engine played")
+            assert "visits" in text(driver, "engine")
+            assert driver.find_elements(By.CSS_SELECTOR, "#board rect.heat")
+    assert not driver.find_elements(By.CSS_SELECTOR, '#board rect.target[data-legal="true"]')
+    driver.save_screenshot(str(tmp_path / "finished.png"))
+
+
+def test_an_illegal_click_is_refused_on_the_page(page):
+    driver, address, app = page
+    key = app.state.matches.add(Match(0, 50, [3, 3, 3, 3, 3, 3]))  # column 4 full
+    driver.get(f"{address}#{key}")
+    driver.refresh()  # the same page, another hash: load it again
+    settled(driver)
+    assert stones(driver) == 6
+    click(driver, "4")
+    assert text(driver, "message") == "connect4: illegal move 4: column 4 is full"
+    assert stones(driver) == 6
+    click(driver, "1")
+    assert text(driver, "message") == "" and stones(driver) == 8

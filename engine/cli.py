@@ -88,8 +88,9 @@ def add_show(subparsers) -> None:
                     "move that player would make and the search's view of it.")
     add_game_option(p, required=True)
     p.add_argument("--moves", default="", metavar="M",
-                   help="moves from the initial position: connect4 columns 1-7 (e.g. 4453), "
-                        "tictactoe cells 1-9 row-major from the top left; empty: the initial position")
+                   help="moves from the initial position ("
+                        + "; ".join(f"{n}: {games.get(n).notation}" for n in games.names())
+                        + "); empty: the initial position")
     add_player_options(p, required=False)
     add_verbose_option(p)
     p.set_defaults(run=run_show)

@@ -32,7 +32,7 @@ def legend(game: Game, board: str, state) -> list[str]:
         return []
     legal, out, i = game.legal(state), [], 0
     for row in rows:
-        out.append(" ".join(game.move_chars[i + j] if legal[i + j] else "."
+        out.append(" ".join(game.format_move(i + j) if legal[i + j] else "."
                             for j in range(len(row))))
         i += len(row)
     return out
@@ -71,7 +71,7 @@ class Session:
 
     def intro(self) -> str:
         first = "move first" if self.human == 0 else f"move second; {PLAYERS[0]} starts"
-        lo, hi = self.game.move_chars[0], self.game.move_chars[-1]
+        lo, hi = self.game.move_names[0], self.game.move_names[-1]
         return (f"{self.game.name}: you against {self.opponent}.\nYou are "
                 f"{PLAYERS[self.human]} and {first}. Type a move ({lo}-{hi}) or {HELP}.")
 

@@ -1,9 +1,10 @@
 """Playing strength against perfect play: the share of positions where a player picks an
 optimal move (win/draw/loss sense).
 
-Connect Four: positions with every move scored by a perfect solver (engine/data/connect4:
-bench_moves.tsv and pons_moves.tsv, copies of the project's shared benchmark sets). Tic-tac-toe: every one of its 4,520 unfinished positions,
-solved here by negamax.
+A game whose solver lists every position (`reachable_states`: tic-tac-toe's 4,520 unfinished
+ones) is measured on all of them, solved here by negamax; another game on positions with every
+move scored by a perfect solver, shipped in engine/data/<game>/ (Connect Four: bench_moves.tsv
+and pons_moves.tsv, copies of the project's shared benchmark sets).
 """
 from __future__ import annotations
 
@@ -43,11 +44,16 @@ def load_scored_positions(path: str | Path) -> tuple[list[str], list[set[int]]]:
     return positions, optimal
 
 
+def solved_whole(game_name: str) -> bool:
+    """True for a game small enough to measure on every position (see the module docstring)."""
+    return hasattr(games.solver(game_name), "reachable_states")
+
+
 @functools.lru_cache(maxsize=1)
-def tictactoe_optimal() -> tuple[np.ndarray, tuple[frozenset, ...], np.ndarray]:
-    """All 4,520 unfinished tic-tac-toe positions ([n, S] states), their optimal actions and
-    their exact values for the player to move ([n] int: 1, 0, -1)."""
-    game = games.get("tictactoe")
+def every_position(game_name: str) -> tuple[np.ndarray, tuple[frozenset, ...], np.ndarray]:
+    """All unfinished positions of a small game ([n, S] states; tic-tac-toe's 4,520), their
+    optimal actions and their exact values for the player to move ([n] int: 1, 0, -1)."""
+    game = games.get(game_name)
     values: dict[tuple, int] = {}
     best: dict[tuple, frozenset] = {}
     states: dict[tuple, np.ndarray] = {}
@@ -78,11 +84,11 @@ def optimal_rate(actions: np.ndarray, optimal) -> float:
 
 
 def measure(game_name: str, player, data_file: str | Path | None = None) -> tuple[float, int]:
-    """(optimal-move rate, positions) of a player: every tic-tac-toe position, or the Connect
-    Four positions of data_file (default: bench_moves.tsv)."""
+    """(optimal-move rate, positions) of a player: every position of a game solved whole, or
+    the positions of data_file (default: the game's bench_moves.tsv)."""
     game = games.get(game_name)
-    if game_name == "tictactoe":
-        states, optimal, _ = tictactoe_optimal()
+    if solved_whole(game_name):
+        states, optimal, _ = every_position(game_name)
     else:
         path = Path(data_file) if data_file else DATA_DIR / game_name / "bench_moves.tsv"
         texts, optimal = load_scored_positions(path)
@@ -100,13 +106,13 @@ def measure(game_name: str, player, data_file: str | Path | None = None) -> tupl
 
 def describe(game_name: str, rate: float, n: int) -> str:
     """'optimal moves: 812 of 1000 positions (81.20%; 95% interval 78.65% to 83.55%)': the
-    exact binomial interval of a sample of positions; tic-tac-toe's are all of them (no
+    exact binomial interval of a sample of positions; a game solved whole has all of them (no
     sampling error, no interval)."""
     from engine.arena import score_interval
 
     found = round(rate * n)
     text = f"optimal moves: {found} of {n} positions ({rate:.2%}"
-    if game_name == "tictactoe":
+    if solved_whole(game_name):
         return text + "; every position: exact)"
     lo, hi = score_interval(found, n)
     return text + f"; 95% interval {lo:.2%} to {hi:.2%})"
@@ -118,14 +124,16 @@ def probe(game_name: str):
     4,520 with their values; Connect Four's bench_moves.tsv positions, and for calibration a
     third of the unfinished positions one move after them, whose exact values the per-move
     scores give (the benchmark keeps no position lost for the mover; its children include
-    many)."""
+    many). KeyError for a game with neither."""
     from engine.metrics import Probe
 
     game = games.get(game_name)
-    if game_name == "tictactoe":
-        states, optimal, values = tictactoe_optimal()
+    if solved_whole(game_name):
+        states, optimal, values = every_position(game_name)
         return Probe(states, optimal, game.legal_masks(states), states, values.astype(float))
     path = DATA_DIR / game_name / "bench_moves.tsv"
+    if not path.is_file():
+        raise KeyError(f"{game_name} has no probe positions ({path})")
     texts, optimal = load_scored_positions(path)
     states = np.array([game.position(t) for t in texts])
     children, exact = [], []

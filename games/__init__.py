@@ -1,8 +1,29 @@
-"""Game registry: `games.get("connect4")`, `games.names()`. Importing registers the gymnasium ids."""
-from games import connect4, tictactoe
+"""Game registry: `games.get("connect4")`, `games.names()`. Importing registers the gymnasium ids.
+
+Every module of this package that defines a game (see games/interface.py: `NAME`, or `GAMES`)
+is registered: a new game is one new file, and no list names it.
+"""
+import importlib
+import pkgutil
+
 from games.interface import ONGOING, Game, GameError
 
-_REGISTRY = {m.NAME: Game.from_module(m) for m in (tictactoe, connect4)}
+
+def _discover() -> dict[str, Game]:
+    found = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.endswith("_solver") or info.name in _NOT_GAMES:
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "GAMES"):
+            found.update((g.name, g) for g in module.GAMES)
+        elif hasattr(module, "NAME"):
+            found[module.NAME] = Game.from_module(module)
+    return found
+
+
+_NOT_GAMES = {"interface", "check", "env", "pettingzoo", "rng", "boards"}  # the package's tools
+_REGISTRY = _discover()
 
 
 def names() -> list[str]:
@@ -32,6 +53,6 @@ __all__ = ["ONGOING", "Game", "GameError", "get", "names", "solver"]
 # gymnasium ids (the entry point is imported only by gymnasium.make)
 import gymnasium as _gym  # noqa: E402
 
-for _id, _game in (("zeroplay/TicTacToe-v0", "tictactoe"), ("zeroplay/ConnectFour-v0", "connect4")):
-    if _id not in _gym.registry:
-        _gym.register(id=_id, entry_point="games.env:GameEnv", kwargs={"game": _game})
+for _game in _REGISTRY.values():
+    if _game.gym_id not in _gym.registry:
+        _gym.register(id=_game.gym_id, entry_point="games.env:GameEnv", kwargs={"game": _game.name})

@@ -3,8 +3,9 @@
 Random games are played with the batched kernels, then every position on the way is checked:
 the rules' invariants (outcome values, legal moves, alternation), the encoding's mover's view,
 the symmetries, the notation, the playouts, and that batched kernels agree row by row with
-single-row calls. The encoding check assumes a placement game (each move adds one stone and none
-is ever removed or flipped), as tic-tac-toe and Connect Four are.
+single-row calls, and the kernels' exact dtypes. The encoding check holds for placement games
+(tic-tac-toe, Connect Four, Gomoku) and for games that flip (Othello) or capture (Go) stones:
+see the contract in games/interface.py.
 """
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def check_game(game: Game, n_games: int = 200, seed: int = 0) -> list[str]:
     except Exception as e:  # noqa: BLE001 -- a broken kernel is a finding, not a crash
         report.add("playing random games raises", f"{type(e).__name__}: {e}")
         return report.problems()
-    for check in (_check_rules, _check_encoding, _check_symmetries, _check_notation,
+    for check in (_check_dtypes, _check_rules, _check_encoding, _check_symmetries, _check_notation,
                   _check_batching, _check_playouts):
         try:
             check(g, report)
@@ -136,22 +137,41 @@ def _check_rules(g, report):
                 report.add("a game not over has no legal move", g.where(i, t))
             if outcome != ONGOING and n_legal:
                 report.add("a finished game has legal moves", f"{n_legal} {g.where(i, t)}")
-            if outcome == 1:
+            if outcome == 1 and not g.game.scored:
                 report.add("the player to move has already won (the last mover should win: -1)",
                            g.where(i, t))
 
 
+def _check_dtypes(g, report):
+    """The kernels' results have the exact dtypes the search's function pointers expect."""
+    game, states = g.game, g.states[0]
+    results = {"legal_masks": (game.legal_masks(states), np.bool_),
+               "outcomes": (game.outcomes(states), np.int8),
+               "to_play": (game.to_play(states), np.int8),
+               "playouts": (game.playouts(states.copy(), make_rng(g.seed, 1)), np.float32)}
+    for name, (result, dtype) in results.items():
+        if result.dtype != dtype:
+            report.add(f"{name} returns {result.dtype}, not {np.dtype(dtype)}", "at the start")
+
+
 def _check_encoding(g, report):
-    if g.views[0].planes.any():
-        report.add("the initial position's planes are not empty", g.where(0, 0))
+    """Planes 0 and 1 never overlap; on each move the mover's stones never shrink and the
+    opponent's never grow (roles swapping), a move other than a pass fills exactly one empty
+    cell, and a pass only swaps the planes. A capture empties cells of the opponent's."""
     for t in range(len(g.views) - 1):
         before, after = g.views[t].planes, g.views[t + 1].planes
         for i in np.flatnonzero(g.lengths > t):
-            new_stones = after[i, 1] - before[i, 0]  # the mover's stones become the opponent's
-            if not (np.array_equal(after[i, 0], before[i, 1]) and (new_stones >= 0).all()
-                    and new_stones.sum() == 1):
+            mover, opponent = after[i, 1], after[i, 0]  # the roles swap after the move
+            empty = 1.0 - before[i, 0] - before[i, 1]
+            placed = (empty * mover).sum()  # the mover's stones on cells empty before the move
+            passed = g.actions[i, t] == g.game.pass_action
+            if not ((mover >= before[i, 0]).all() and (opponent <= before[i, 1]).all()
+                    and (mover + opponent <= 1).all() and placed == (0 if passed else 1)
+                    and not (passed and ((mover != before[i, 0]).any()
+                                         or (opponent != before[i, 1]).any()))):
                 report.add("planes are not from the mover's view (plane 0: the player to move, "
-                           "plane 1: the opponent, roles swapping each move)", g.where(i, t + 1))
+                           "plane 1: the opponent, roles swapping each move; a move fills one "
+                           "empty cell, a pass none)", g.where(i, t + 1))
 
 
 def _check_symmetries(g, report):
@@ -174,6 +194,11 @@ def _check_symmetries(g, report):
 
 def _check_notation(g, report):
     game = g.game
+    names = [name.lower() for name in game.move_names]
+    if len(names) != game.num_actions or len(set(names)) != len(names):
+        report.add("move names are not one distinct name per action", f"{len(names)} names")
+    if any(not name or set(name) & set(" ,\t\n") for name in names):
+        report.add("a move name is empty or holds a separator", repr(game.move_names))
     for i, length in enumerate(g.lengths):
         moves = [int(a) for a in g.actions[i, :length]]
         text = game.format_moves(moves)

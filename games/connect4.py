@@ -17,7 +17,10 @@ STATE_SIZE = 4
 PLANES = (2, HEIGHT, WIDTH)
 MAX_MOVES = WIDTH * HEIGHT
 DIRICHLET_ALPHA = 1.0
-MOVE_CHARS = "1234567"
+MOVE_NAMES = "1234567"
+NOTATION = "columns 1-7, e.g. 4453"
+GYM_ID = "zeroplay/ConnectFour-v0"
+OPENSPIEL = "connect_four"
 ILLEGAL_MESSAGE = "column {move} is full"
 
 CUR, ALL, PLY, OUTCOME = 0, 1, 2, 3
@@ -150,5 +153,5 @@ def render(state):
             bit = 1 << (7 * c + r)
             row.append("X" if x_stones & bit else "O" if o_stones & bit else ".")
         lines.append(" ".join(row))
-    lines.append(" ".join(MOVE_CHARS))
+    lines.append(" ".join(MOVE_NAMES))
     return "\n".join(lines)

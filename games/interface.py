@@ -1,31 +1,59 @@
 """The contract every game meets, and the Python-side helpers built on it.
 
-A game is one file that defines, over a fixed-size int64 state array, batched numba kernels
-(each takes `states: [n, STATE_SIZE] int64` and works on all n rows) plus a few constants:
+A game is a module of `games/` (found by the registry, no list to edit: see games/__init__.py)
+that defines, over a fixed-size int64 state array, batched numba kernels (each takes
+`states: [n, STATE_SIZE] int64`, C-contiguous, and works on all n rows, n = 0 included) plus a
+few constants:
 
     NAME, NUM_ACTIONS, STATE_SIZE, PLANES (C, H, W), MAX_MOVES, DIRICHLET_ALPHA
     new_states(n)            -> [n, S] int64, the initial position n times
-    play(states, actions)    in place: each row plays its (legal) action
-    legal_masks(states)      -> [n, A] bool
+    play(states, actions)    in place, returns None: each row plays its (legal) action;
+                             actions [n] int64
+    legal_masks(states)      -> [n, A] bool (np.bool_)
     outcomes(states)         -> [n] int8: ONGOING, or the result for the player to move
                                 (+1 win, 0 draw, -1 loss)
     to_play(states)          -> [n] int8: 0 for the first player, 1 for the second
-    encode(states, out)      fills out [n, C, H, W] float32 with planes from the mover's view
-    playouts(states, rng)    -> [n] float32: result of a uniform random playout, mover's view
+    encode(states, out)      fills out [n, C, H, W] float32 with planes from the mover's view:
+                             plane 0 the mover's stones, plane 1 the opponent's (more planes
+                             may follow, free-form)
+    playouts(states, rng)    -> [n] float32: result of a uniform random playout, mover's view;
+                             rng [1] or [n] uint64 (games/rng.py)
     render(state)            -> str, the board for a person
     proxy_score(states)      (optional) -> [n] float32 in [-1, 1], a cheap hand-written proxy
                              of how good the position is for the mover (research kit)
     SYMMETRIES               (cell permutations [K, H*W], action permutations [K, A]); entry 0
                              is the identity. Playing the permuted moves gives the permuted
-                             planes, mask and the same outcome.
+                             planes, mask and the same outcome (a pass maps to itself).
     ILLEGAL_MESSAGE          why a move is illegal, e.g. "column {move} is full"
-    MOVE_CHARS               the notation: move i is written MOVE_CHARS[i]; a position is the
-                             sequence of moves from the initial position.
+    MOVE_NAMES               the notation: action i is written MOVE_NAMES[i] (a str of one
+                             character per action, or a sequence of names such as "d3").
+                             A position is the sequence of moves from the initial position:
+                             written back to back when every name is one character ("4453"),
+                             else separated by spaces ("d3 c5"; commas are read as spaces).
+    NOTATION                 the notation in a few words, for help texts: "columns 1-7"
+    GYM_ID                   its gymnasium id, e.g. "zeroplay/ConnectFour-v0"
+    PASS                     (optional, default None) the action that passes: legal only
+                             when the rules allow it, it changes no stone.
+    OPENSPIEL                (optional) the same rules in OpenSpiel, as pyspiel.load_game
+                             reads them ("connect_four", "gomoku(size=9)"), with the same
+                             action numbers: the tests and `bench rules` compare the two
+    SCORED                   (optional, default False) True when the result is counted at the
+                             end (Othello's discs, Go's area), so the player to move may have
+                             won; False: only the last mover can win (a line game).
 
-Players alternate strictly. `Game` bundles one such module; `games.get(name)` returns it.
+Players alternate strictly: a player who cannot move plays PASS. MAX_MOVES bounds the length of
+a game, passes included. The kernels' dtypes are exact (the search calls them through function
+pointers of these types: mcts.search.GAME_KERNEL_TYPES); games/check.py checks all of the above.
+A move may add a stone, flip stones (both planes change) or capture them (plane 1 loses stones);
+the check asks only that the mover's stones never shrink and the opponent's never grow on a move,
+that a move other than PASS fills exactly one empty cell, and that PASS only swaps the planes.
+
+A module defining NAME is one game (`Game.from_module`); a module may instead define
+`GAMES`, a tuple of `Game`s (variants of one rule set, e.g. board sizes).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Callable
@@ -49,7 +77,9 @@ class Game:
     planes: tuple[int, int, int]
     max_moves: int
     dirichlet_alpha: float
-    move_chars: str
+    move_names: tuple[str, ...]  # action i is written move_names[i]
+    notation: str  # the notation in a few words: "columns 1-7"
+    gym_id: str
     illegal_message: str  # why a move can be illegal, with {move}: "column {move} is full"
     cell_perms: np.ndarray  # [K, H*W] int64: symmetry k sends cell i to cell_perms[k, i]
     action_perms: np.ndarray  # [K, A] int64: symmetry k sends action a to action_perms[k, a]
@@ -62,6 +92,9 @@ class Game:
     playouts: Callable
     render: Callable
     proxy_score: Callable | None = None  # optional: a hand-written proxy critic (see above)
+    pass_action: int | None = None  # the action that passes, where the rules have one
+    scored: bool = False  # the result is counted at the end: the player to move may have won
+    openspiel: str | None = None  # the same rules in OpenSpiel (pyspiel.load_game's string)
 
     @classmethod
     def from_module(cls, m: ModuleType) -> "Game":
@@ -69,43 +102,59 @@ class Game:
         return cls(
             name=m.NAME, num_actions=m.NUM_ACTIONS, state_size=m.STATE_SIZE,
             planes=tuple(m.PLANES), max_moves=m.MAX_MOVES, dirichlet_alpha=m.DIRICHLET_ALPHA,
-            move_chars=m.MOVE_CHARS, illegal_message=m.ILLEGAL_MESSAGE, cell_perms=np.asarray(cells, np.int64),
+            move_names=tuple(m.MOVE_NAMES), notation=m.NOTATION, gym_id=m.GYM_ID,
+            illegal_message=m.ILLEGAL_MESSAGE, cell_perms=np.asarray(cells, np.int64),
             action_perms=np.asarray(actions, np.int64), new_states=m.new_states, play=m.play,
             legal_masks=m.legal_masks, outcomes=m.outcomes, to_play=m.to_play,
             encode=m.encode, playouts=m.playouts, render=m.render,
-            proxy_score=getattr(m, "proxy_score", None))
+            proxy_score=getattr(m, "proxy_score", None), pass_action=getattr(m, "PASS", None),
+            scored=getattr(m, "SCORED", False), openspiel=getattr(m, "OPENSPIEL", None))
 
     # ---- notation -------------------------------------------------------------------------
 
+    @property
+    def move_chars(self) -> tuple[str, ...]:
+        """The old name of move_names (engine/serve.py still reads it)."""
+        return self.move_names
+
+    @property
+    def separator(self) -> str:
+        """What stands between two moves of a position: "" when every move is one character."""
+        return "" if all(len(name) == 1 for name in self.move_names) else " "
+
     def format_move(self, action: int) -> str:
-        return self.move_chars[action]
+        return self.move_names[action]
 
     def format_moves(self, actions) -> str:
-        return "".join(self.move_chars[a] for a in actions)
+        return self.separator.join(self.move_names[a] for a in actions)
 
     def parse_moves(self, text: str) -> list[int]:
-        """Parse a move sequence (no legality check); raise GameError on a bad character."""
+        """Parse a move sequence (no legality check); raise GameError on a bad move."""
         text = text.strip()
+        tokens = list(text) if not self.separator else text.replace(",", " ").split()
         actions = []
-        for i, ch in enumerate(text):
-            a = self.move_chars.find(ch)
+        for i, token in enumerate(tokens):
+            a = self._index.get(token.lower(), -1)
             if a < 0:
-                raise GameError(
-                    f"{self.name}: bad move {ch!r} at position {i + 1} of {excerpt(text)}: "
-                    f"moves are the characters {self.move_chars[0]}-{self.move_chars[-1]}")
+                raise GameError(f"{self.name}: bad move {token!r} at position {i + 1} of "
+                                f"{excerpt(text)}: moves are {self.notation}")
             actions.append(a)
         return actions
 
     def parse_move(self, token: str, state: np.ndarray | None = None) -> int:
         """Parse one move; with `state`, also check that it is legal there."""
-        token = token.strip()
-        if len(token) != 1 or token not in self.move_chars:
-            raise GameError(f"{self.name}: bad move {excerpt(token)}: a move is one of "
-                            f"{self.move_chars[0]}-{self.move_chars[-1]}")
-        action = self.move_chars.index(token)
+        action = self._index.get(token.strip().lower(), -1)
+        if action < 0:
+            raise GameError(f"{self.name}: bad move {excerpt(token.strip())}: a move is one of "
+                            f"{self.notation}")
         if state is not None:
             check_legal(self, state, action)
         return action
+
+    @functools.cached_property
+    def _index(self) -> dict[str, int]:
+        """Each move's name, in lower case, to its action."""
+        return {name.lower(): a for a, name in enumerate(self.move_names)}
 
     # ---- single positions -----------------------------------------------------------------
 

@@ -5,6 +5,7 @@ State row (int64): [0] stones of the player to move  [1] opponent's stones  [2] 
 import numpy as np
 from numba import njit
 
+from games.boards import dihedral
 from games.interface import ONGOING
 from games.rng import below
 
@@ -14,7 +15,10 @@ STATE_SIZE = 4
 PLANES = (2, 3, 3)
 MAX_MOVES = 9
 DIRICHLET_ALPHA = 1.0
-MOVE_CHARS = "123456789"
+MOVE_NAMES = "123456789"
+NOTATION = "cells 1-9, row-major from the top left"
+GYM_ID = "zeroplay/TicTacToe-v0"
+OPENSPIEL = "tic_tac_toe"
 ILLEGAL_MESSAGE = "cell {move} is taken"
 
 MINE, THEIRS, PLY, OUTCOME = 0, 1, 2, 3
@@ -23,20 +27,7 @@ LINES = np.array([0b000000111, 0b000111000, 0b111000000, 0b001001001, 0b01001001
 FULL = 0b111111111
 
 
-def _dihedral():
-    grid = np.arange(9).reshape(3, 3)
-    perms = []
-    for k in range(4):
-        for flip in (False, True):
-            g = np.rot90(grid, k)
-            g = np.fliplr(g) if flip else g
-            perm = np.empty(9, np.int64)
-            perm[g.ravel()] = np.arange(9)  # the cell that g puts at position j is sent to j
-            perms.append(perm)
-    return np.array(perms)
-
-
-SYMMETRIES = (_dihedral(), _dihedral())  # actions are cells
+SYMMETRIES = (dihedral(3), dihedral(3))  # actions are cells
 
 
 def new_states(n):

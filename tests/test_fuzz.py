@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from engine.cli import read_positions
 from games import ONGOING, GameError
 from games.env import GameEnv, planes
-from test_properties import GAMES, positions
+from test_properties import GAMES, positions, split_moves
 
 pytestmark = pytest.mark.slow
 
@@ -19,10 +19,10 @@ def many(n):
 
 
 def notation(game):
-    """Text of mostly the game's move characters, with any other characters mixed in."""
-    chars = st.one_of(st.sampled_from(game.move_chars), st.sampled_from(game.move_chars),
-                      st.characters())
-    return st.text(chars, max_size=game.max_moves + 3)
+    """Text of mostly the game's moves (and separators), with any other characters mixed in."""
+    chars = st.one_of(st.sampled_from(game.move_names), st.sampled_from(game.move_names),
+                      st.sampled_from([game.separator, " ", ","]), st.characters())
+    return st.lists(chars, max_size=game.max_moves + 3).map("".join)
 
 
 def one_line(error: GameError) -> str:
@@ -46,7 +46,7 @@ def replay(game, moves):
 def test_a_position_is_read_exactly_or_refused_in_one_line(data):
     game = data.draw(st.sampled_from(GAMES))
     text = data.draw(notation(game))
-    bad = next((ch for ch in text.strip() if ch not in game.move_chars), None)
+    tokens, bad = split_moves(game, text)
     if bad is not None:
         for parse in (game.parse_moves, game.position):
             with pytest.raises(GameError) as error:
@@ -54,7 +54,7 @@ def test_a_position_is_read_exactly_or_refused_in_one_line(data):
             assert repr(bad) in one_line(error.value)
         return
     moves = game.parse_moves(text)
-    assert game.format_moves(moves) == text.strip()
+    assert game.format_moves(moves) == game.separator.join(tokens)
     expected, illegal = replay(game, moves)
     if illegal is None:
         np.testing.assert_array_equal(game.position(text), expected)
@@ -93,18 +93,18 @@ def test_bestmove_input_reads_every_line_or_names_the_first_bad_one(data):
 @given(st.data())
 def test_one_move_is_read_when_legal_and_refused_in_one_line_otherwise(data):
     game, _, state = data.draw(positions())
-    token = data.draw(st.one_of(st.sampled_from(game.move_chars), st.text(max_size=3)))
+    token = data.draw(st.one_of(st.sampled_from(game.move_names), st.text(max_size=3)))
     before = state.copy()
-    legal = (token.strip() in game.move_chars and len(token.strip()) == 1
-             and game.outcome(state) == ONGOING
-             and game.legal(state)[game.move_chars.index(token.strip())])
+    name = token.strip().lower()
+    legal = (name in game.move_names and game.outcome(state) == ONGOING
+             and game.legal(state)[game.move_names.index(name)])
     try:
         action = game.parse_move(token, state)
     except GameError as error:
         one_line(error)
         assert not legal
     else:
-        assert legal and game.format_move(action) == token.strip()
+        assert legal and game.format_move(action) == token.strip().lower()
     np.testing.assert_array_equal(state, before)
 
 

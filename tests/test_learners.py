@@ -16,7 +16,7 @@ from engine.learners.no_critic import NoCritic
 from engine.learners.noisy_critic import NoisyCritic
 from engine.learners.star import Star
 from engine.selfplay import play_games
-from engine.strength import tictactoe_optimal
+from engine.strength import every_position
 from engine.trainer import losses
 from mcts import UNKNOWN, RolloutEvaluator, Searcher, SearchConfig, UniformEvaluator
 
@@ -67,7 +67,7 @@ def test_star_keeps_the_winners_moves_as_one_hot_targets(records):
 
 
 def test_star_rationalizes_a_lost_game_at_its_first_mistake_with_the_solvers_move(records):
-    states, optimal, _ = tictactoe_optimal()
+    states, optimal, _ = every_position("tictactoe")
     best = {tuple(s): o for s, o in zip(states, optimal)}
     star = Star(GAME, "policy", 1.0, True, True, "solver", 100)
     lost = [r for r in records if r.result != 0]

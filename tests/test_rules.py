@@ -6,6 +6,7 @@ import games
 from games import ONGOING
 from games.check import check_game
 from games.rng import make_rng
+from spiel import assert_agree
 
 TICTACTOE, CONNECT4 = games.get("tictactoe"), games.get("connect4")
 
@@ -54,28 +55,12 @@ def test_tictactoe_counts_positions_and_games():
 
 # ---- OpenSpiel -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("game, spiel_name", [(CONNECT4, "connect_four"), (TICTACTOE, "tic_tac_toe")])
-def test_agrees_with_openspiel_over_random_games(game, spiel_name):
+@pytest.mark.parametrize("game", [CONNECT4, TICTACTOE], ids=lambda g: g.name)
+def test_agrees_with_openspiel_over_random_games(game):
     pyspiel = pytest.importorskip("pyspiel")
-    spiel_game = pyspiel.load_game(spiel_name)  # actions: connect4 column 0-6, tictactoe cell 0-8
-    rng = np.random.default_rng(2024)
-    for _ in range(1000):
-        state, spiel = game.initial(), spiel_game.new_initial_state()
-        moves = []
-        while True:
-            where = f"after {game.format_moves(moves)!r}"
-            assert list(np.flatnonzero(game.legal(state))) == spiel.legal_actions(), where
-            assert (game.outcome(state) != ONGOING) == spiel.is_terminal(), where
-            board = "".join(c for c in game.render(state) if c in "XO.")
-            assert board == "".join(c for c in str(spiel) if c in "xo.").upper(), where
-            if spiel.is_terminal():
-                break
-            action = int(rng.choice(spiel.legal_actions()))
-            state, moves = game.apply(state, action), moves + [action]
-            spiel.apply_action(action)
-        mover = game.player(state)
-        returns = spiel.returns()
-        assert (returns[mover], returns[1 - mover]) == (game.outcome(state), -game.outcome(state)), where
+    spiel_game = pyspiel.load_game(game.openspiel)  # actions: connect4 column 0-6, tictactoe cell 0-8
+    assert_agree(game, spiel_game, 1000, 2024,
+                 lambda spiel: "".join(c for c in str(spiel) if c in "xo.").upper())
 
 
 def test_tictactoe_playouts_follow_uniform_random_play():

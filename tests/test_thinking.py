@@ -10,7 +10,7 @@ import pytest
 import games
 from engine.cli import main
 from engine.players import mcts_player, network_player
-from engine.strength import tictactoe_optimal
+from engine.strength import every_position
 from engine.thinking import describe, notice_if_slow, table, think
 
 GAME = games.get("tictactoe")
@@ -20,7 +20,7 @@ WIN_IN_ONE = "1425"  # X: 1, 2; O: 4, 5; X to move wins at 3 (and only there)
 def late_positions(value: int) -> np.ndarray:
     """Solved positions with at most four empty cells whose exact value for the mover is
     `value`: a search of 200 simulations proves them."""
-    states, _, values = tictactoe_optimal()
+    states, _, values = every_position("tictactoe")
     empty = np.array([GAME.legal(s).sum() for s in states])
     return states[(values == value) & (empty <= 4)][:8]
 

@@ -1,0 +1,30 @@
+"""Python helpers that square-board games share: their 8 symmetries and coordinate names."""
+import numpy as np
+
+
+def dihedral(size: int) -> np.ndarray:
+    """[8, size*size] int64: the square's rotations and reflections as cell permutations (cells
+    row-major); symmetry k sends cell i to cell perms[k, i]; entry 0 is the identity."""
+    grid = np.arange(size * size).reshape(size, size)
+    perms = []
+    for k in range(4):
+        for flip in (False, True):
+            g = np.rot90(grid, k)
+            g = np.fliplr(g) if flip else g
+            perm = np.empty(size * size, np.int64)
+            perm[g.ravel()] = np.arange(size * size)  # the cell that g puts at j is sent to j
+            perms.append(perm)
+    return np.array(perms)
+
+
+def with_pass(cell_perms: np.ndarray) -> np.ndarray:
+    """Action permutations for actions = the cells, then a pass that every symmetry keeps."""
+    k, cells = cell_perms.shape
+    return np.concatenate([cell_perms, np.full((k, 1), cells, np.int64)], axis=1)
+
+
+def coordinates(size: int, letters: str, rows_from_top: bool) -> list[str]:
+    """Each cell's name, row-major from the top left: a column letter then a row number, the
+    rows numbered from 1 at the top (Othello) or at the bottom (GTP, for Gomoku and Go)."""
+    return [f"{letters[c]}{r + 1 if rows_from_top else size - r}"
+            for r in range(size) for c in range(size)]

@@ -33,7 +33,7 @@ FILES = {"/": ("index.html", "text/html"), "/app.js": ("app.js", "text/javascrip
 SIMULATIONS = (0, 50, 200, 800)  # the page's choices; 0: the network's raw policy
 DEFAULT_SIMULATIONS = 200
 MAX_BODY = 4096  # bytes of a request's body
-MAX_BATCH = 256  # positions searched at once
+MAX_BATCH, PAD = 256, 32  # positions searched at once; batch sizes, see Engine
 MAX_GAMES, IDLE_S = 1000, 1800.0
 MODULES = ("starlette", "uvicorn")
 
@@ -93,8 +93,8 @@ def load_player(game: Game, checkpoint: str):
 
 class Engine:
     """`await engine.think(state, simulations)`: the search's View; waiting positions with the
-    same simulations are searched together, in batches padded to a power of two (so that at
-    most log2(MAX_BATCH) searchers of each size are ever built)."""
+    same simulations are searched together, in batches padded to a power of two up to PAD,
+    a multiple of PAD above (so that few searchers of each size are ever built)."""
 
     def __init__(self, game: Game, player):
         self.game, self.base = game, player
@@ -143,7 +143,8 @@ class Engine:
             self.running = False
 
     def _search(self, simulations: int, states: np.ndarray) -> list[View]:
-        size = 1 << (len(states) - 1).bit_length()
+        n = len(states)
+        size = 1 << (n - 1).bit_length() if n <= PAD else -(-n // PAD) * PAD
         padded = np.concatenate([states, np.repeat(states[:1], size - len(states), 0)])
         return think(self.game, self.player(simulations), padded)[:len(states)]
 

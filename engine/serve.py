@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import json
 import secrets
+import socket
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -75,11 +76,24 @@ def run_serve(args) -> int:
     require("serve", MODULES, "serve")
     import uvicorn
 
+    sock = listen(args.host, args.port)
     game, _ = read_checkpoint(args.checkpoint, args.game)
     app = make_app(game, load_player(game, args.checkpoint))
     print(f"zeroplay: {game.name} at http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
     return 0
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port (port 0: a free one); an OSError that says why not."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    return sock
 
 
 def load_player(game: Game, checkpoint: str):
@@ -206,7 +220,8 @@ def layout(game: Game) -> str:
 def describe_game(game: Game) -> dict:
     _, rows, cols = game.planes
     return {"game": game.name, "rows": rows, "cols": cols, "layout": layout(game),
-            "moves": [game.format_move(a) for a in range(game.num_actions)], "players": list(PLAYERS),
+            "moves": [game.format_move(a) for a in range(game.num_actions)],
+            "players": list(PLAYERS),
             "simulations": list(SIMULATIONS), "default_simulations": DEFAULT_SIMULATIONS}
 
 

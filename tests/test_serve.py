@@ -7,7 +7,8 @@ import pytest
 
 import games
 from engine import cli
-from engine.serve import Match, Matches, add_serve, board, layout, load_player, make_app
+from engine.serve import (Match, Matches, add_serve, board, layout, listen, load_player,
+                          make_app)
 
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
@@ -152,3 +153,13 @@ def test_the_command_needs_its_extra_and_binds_to_loopback(monkeypatch, capsys):
     args = parser.parse_args(["serve", "--checkpoint", "builtin"])
     assert (args.host, args.port) == ("127.0.0.1", 8000)
     assert run_cli("serve", "--checkpoint", "builtin", "--port", "70000") == 2
+
+
+def test_a_port_in_use_is_one_line(capsys):
+    with listen("127.0.0.1", 0) as taken:
+        port = str(taken.getsockname()[1])
+        taken.listen()
+        assert run_cli("serve", "--game", "connect4", "--checkpoint", "builtin",
+                       "--port", port) == 1
+    assert capsys.readouterr().err == (f"zeroplay: error: cannot listen on 127.0.0.1:{port}: "
+                                       "Address already in use\n")

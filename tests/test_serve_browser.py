@@ -2,7 +2,6 @@
 game played by clicking, each engine reply seen, an illegal click refused on the page, the
 finished game announced."""
 import shutil
-import socket
 import threading
 import time
 from contextlib import contextmanager
@@ -10,7 +9,7 @@ from contextlib import contextmanager
 import pytest
 
 import games
-from engine.serve import Match, load_player, make_app
+from engine.serve import Match, listen, load_player, make_app
 
 pytest.importorskip("selenium")
 uvicorn = pytest.importorskip("uvicorn")
@@ -29,8 +28,7 @@ RESULTS = ("You win!", "You lose.", "Draw.")
 @contextmanager
 def serving(app):
     """The app served by uvicorn on a free loopback port, in a thread: its address."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock = listen("127.0.0.1", 0)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -36,8 +36,10 @@ function shape(tag, attributes, parent) {
 // The rectangle a move shows on: its cell, its column, or none (a button).
 function area(index) {
   if (info.layout === "cells" && index < info.rows * info.cols)
-    return {x: (index % info.cols) * SIZE, y: Math.floor(index / info.cols) * SIZE, w: SIZE, h: SIZE};
-  if (info.layout === "columns" && index < info.cols) return {x: index * SIZE, y: 0, w: SIZE, h: info.rows * SIZE};
+    return {x: (index % info.cols) * SIZE, y: Math.floor(index / info.cols) * SIZE,
+            w: SIZE, h: SIZE};
+  if (info.layout === "columns" && index < info.cols)
+    return {x: index * SIZE, y: 0, w: SIZE, h: info.rows * SIZE};
   return null;
 }
 
@@ -91,7 +93,8 @@ function draw() {
 function describe(view) {
   const total = view.moves.reduce((sum, m) => sum + m.visits, 0);
   const chosen = view.moves.find((m) => m.move === view.move);
-  const searched = total ? `${chosen.visits}/${total} visits` : `raw policy, prior ${chosen.prior.toFixed(2)}`;
+  const searched = total ? `${chosen.visits}/${total} visits`
+                         : `raw policy, prior ${chosen.prior.toFixed(2)}`;
   const proof = view.proven ? `, proven ${view.proven}` : "";
   const value = (view.value >= 0 ? "+" : "") + view.value.toFixed(2);
   return `Engine played ${view.move}: value ${value} for the engine, ${searched}${proof}` +
@@ -111,7 +114,8 @@ async function main() {
   info = await api("/api/game");
   $("game").textContent = info.game;
   for (const n of info.simulations) {
-    const option = new Option(n === 0 ? "0 (raw policy)" : n, n, false, n === info.default_simulations);
+    const label = n === 0 ? "0 (raw policy)" : n;
+    const option = new Option(label, n, false, n === info.default_simulations);
     $("simulations").appendChild(option);
   }
   $("new").addEventListener("click", start);

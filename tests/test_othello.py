@@ -5,7 +5,6 @@ import pytest
 
 import games
 from games import GameError
-from games.check import check_game
 from spiel import assert_agree
 
 OTHELLO = games.get("othello")
@@ -73,10 +72,6 @@ def test_notation():
         OTHELLO.position("a1")
     with pytest.raises(GameError, match="illegal move pass"):
         OTHELLO.position("pass")
-
-
-def test_check_game_finds_no_problem():
-    assert check_game(OTHELLO) == []
 
 
 def test_gymnasium_and_pettingzoo():

@@ -1,4 +1,5 @@
-"""`zeroplay serve`: play a network in the browser, on a local web page (Starlette, uvicorn).
+"""`zeroplay serve`: play a network in the browser, on a local web page (Starlette, uvicorn);
+with --run-dir, also a run's learning curves, and any of its saved generations to play.
 
 The page (engine/web/) draws the board as SVG from the game's interface: its planes' rows and
 columns, the first two planes of `encode` as the mover's and the opponent's stones, and its
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 import secrets
 import socket
 import time
@@ -36,6 +38,8 @@ DEFAULT_SIMULATIONS = 200
 MAX_BODY = 4096  # bytes of a request's body
 MAX_BATCH, PAD = 256, 32  # positions searched at once; batch sizes, see Engine
 MAX_GAMES, IDLE_S = 1000, 1800.0
+MAX_PLAYERS = 8  # (simulations, generation) players kept, the least recently used dropped
+CURVES = ("strength", "loss", "policy_loss", "value_loss", "games_per_s")  # of metrics.jsonl
 MODULES = ("starlette", "uvicorn")
 
 
@@ -56,8 +60,12 @@ def add_serve(subparsers) -> None:
                     f'"zeroplay[serve]".')
     p.add_argument("--game", metavar="G", help=f"the game, for builtin (else it must match the "
                    f"checkpoint's); one of {', '.join(games.names())}")
-    p.add_argument("--checkpoint", required=True, metavar="FILE",
-                   help="a checkpoint ('builtin' with --game: the model shipped for the game)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", metavar="FILE",
+                        help="a checkpoint ('builtin' with --game: the model shipped for the game)")
+    source.add_argument("--run-dir", metavar="DIR",
+                        help="a run: its learning curves (updating while it trains) and any "
+                             "saved generation to play (default: its best.ckpt)")
     p.add_argument("--host", default="127.0.0.1",
                    help="the address to listen on (default: %(default)s, this machine only)")
     p.add_argument("--port", type=_port, default=8000, help="the port (default: %(default)s)")
@@ -77,8 +85,10 @@ def run_serve(args) -> int:
     import uvicorn
 
     sock = listen(args.host, args.port)
-    game, _ = read_checkpoint(args.checkpoint, args.game)
-    app = make_app(game, load_player(game, args.checkpoint))
+    run_dir = Path(args.run_dir) if args.run_dir else None
+    checkpoint = str(run_dir / "best.ckpt") if run_dir else args.checkpoint
+    game, _ = read_checkpoint(checkpoint, args.game)
+    app = make_app(game, load_player(game, checkpoint), run_dir=run_dir)
     print(f"zeroplay: {game.name} at http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
     uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
     return 0
@@ -96,40 +106,52 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def load_player(game: Game, checkpoint: str):
-    """The checkpoint's search player (its own search settings, no noise)."""
+def load_player(game: Game, checkpoint: str | Path, simulations: int = DEFAULT_SIMULATIONS):
+    """The checkpoint's search player: its own search settings with `simulations`, no noise."""
     from engine.players import network_player
 
-    return network_player(game, checkpoint, DEFAULT_SIMULATIONS)
+    return network_player(game, checkpoint, simulations)
 
 
 # ---- the engine: searches of many games, batched ---------------------------------------------
 
 class Engine:
-    """`await engine.think(state, simulations)`: the search's View; waiting positions with the
-    same simulations are searched together, in batches padded to a power of two up to PAD,
-    a multiple of PAD above (so that few searchers of each size are ever built)."""
+    """`await engine.think(state, simulations, generation)`: the search's View, by `player`
+    or (a generation given) that generation's network in `run_dir`; waiting positions with the
+    same player and simulations are searched together, in batches padded to a power of two
+    up to PAD, a multiple of PAD above (so that few searchers of each size are ever built)."""
 
-    def __init__(self, game: Game, player):
-        self.game, self.base = game, player
-        self.players = {}
+    def __init__(self, game: Game, player, run_dir: Path | None = None):
+        self.game, self.base, self.run_dir = game, player, run_dir
+        self.players: OrderedDict[tuple, object] = OrderedDict()  # the search thread's own
         self.pending: list[tuple[int, np.ndarray, asyncio.Future]] = []
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="zeroplay-search")
         self.running = False
 
-    def player(self, simulations: int):
+    def player(self, key: tuple[int, int | None]):
+        """The player of (simulations, generation), the last MAX_PLAYERS kept."""
         from engine.players import SearchPlayer
+        from engine.rundir import kept_checkpoint
 
-        if simulations not in self.players:
-            base = self.base
-            search = dataclasses.replace(base.search, simulations=simulations)
-            self.players[simulations] = SearchPlayer(self.game, base.evaluate, search,
-                                                     base.name, base.seed)
-        return self.players[simulations]
+        if key not in self.players:
+            simulations, generation = key
+            if generation is None:
+                base = self.base
+                search = dataclasses.replace(base.search, simulations=simulations)
+                player = SearchPlayer(self.game, base.evaluate, search, base.name, base.seed)
+            else:
+                player = load_player(self.game, kept_checkpoint(self.run_dir, generation),
+                                     simulations)
+            self.players[key] = player
+            while len(self.players) > MAX_PLAYERS:
+                self.players.popitem(last=False)
+        self.players.move_to_end(key)
+        return self.players[key]
 
-    async def think(self, state: np.ndarray, simulations: int) -> View:
+    async def think(self, state: np.ndarray, simulations: int,
+                    generation: int | None = None) -> View:
         future = asyncio.get_running_loop().create_future()
-        self.pending.append((simulations, state, future))
+        self.pending.append(((simulations, generation), state, future))
         if not self.running:
             self.running = True
             asyncio.get_running_loop().create_task(self._drain())
@@ -139,14 +161,13 @@ class Engine:
         loop = asyncio.get_running_loop()
         try:
             while self.pending:
-                simulations = self.pending[0][0]
-                batch = [p for p in self.pending if p[0] == simulations][:MAX_BATCH]
+                key = self.pending[0][0]
+                batch = [p for p in self.pending if p[0] == key][:MAX_BATCH]
                 taken = {id(future) for _, _, future in batch}
                 self.pending = [p for p in self.pending if id(p[2]) not in taken]
                 states = np.stack([state for _, state, _ in batch])
                 try:
-                    views = await loop.run_in_executor(self.pool, self._search, simulations,
-                                                       states)
+                    views = await loop.run_in_executor(self.pool, self._search, key, states)
                 except Exception as e:  # every waiting request hears of it
                     views = [e] * len(batch)
                 for (_, _, future), view in zip(batch, views):
@@ -156,18 +177,19 @@ class Engine:
         finally:
             self.running = False
 
-    def _search(self, simulations: int, states: np.ndarray) -> list[View]:
+    def _search(self, key: tuple, states: np.ndarray) -> list[View]:
         n = len(states)
         size = 1 << (n - 1).bit_length() if n <= PAD else -(-n // PAD) * PAD
         padded = np.concatenate([states, np.repeat(states[:1], size - len(states), 0)])
-        return think(self.game, self.player(simulations), padded)[:len(states)]
+        return think(self.game, self.player(key), padded)[:len(states)]
 
 
 # ---- the games held ------------------------------------------------------------------------------
 
 @dataclasses.dataclass
 class Match:
-    """One game: the moves so far, the person's side, the engine's simulations, its last view."""
+    """One game: the moves so far, the person's side, the engine's simulations and generation
+    (None: the server's network), its last view."""
 
     human: int
     simulations: int
@@ -175,6 +197,7 @@ class Match:
     view: View | None = None
     busy: bool = False  # the engine is searching its reply
     seen: float = dataclasses.field(default_factory=time.monotonic)
+    generation: int | None = None
 
 
 class Matches:
@@ -259,19 +282,21 @@ def report(game: Game, key: str, match: Match) -> dict:
             "board": board(game, state), "human": PLAYERS[match.human],
             "to_move": PLAYERS[game.player(state)], "simulations": match.simulations,
             "legal": [game.format_move(a) for a in np.flatnonzero(legal)],
-            "result": result(game, state, match.human),
+            "result": result(game, state, match.human), "generation": match.generation,
             "engine": match.view.to_dict() if match.view else None}
 
 
 # ---- the app -------------------------------------------------------------------------------
 
-def make_app(game: Game, player, max_games: int = MAX_GAMES, idle_s: float = IDLE_S):
-    """The Starlette app that plays `player` (a SearchPlayer) at `game`."""
+def make_app(game: Game, player, max_games: int = MAX_GAMES, idle_s: float = IDLE_S,
+             run_dir: Path | None = None):
+    """The Starlette app that plays `player` (a SearchPlayer) at `game`; with `run_dir`, also
+    the run's curves and its generations."""
     from starlette.applications import Starlette
     from starlette.responses import FileResponse, JSONResponse
     from starlette.routing import Route
 
-    engine, matches = Engine(game, player), Matches(max_games, idle_s)
+    engine, matches = Engine(game, player, run_dir), Matches(max_games, idle_s)
 
     async def engine_moves(match: Match) -> None:
         state = position(game, match)
@@ -279,7 +304,7 @@ def make_app(game: Game, player, max_games: int = MAX_GAMES, idle_s: float = IDL
             return
         match.busy = True
         try:
-            match.view = await engine.think(state, match.simulations)
+            match.view = await engine.think(state, match.simulations, match.generation)
         finally:
             match.busy = False
         match.moves.append(game.parse_move(match.view.move))
@@ -290,7 +315,8 @@ def make_app(game: Game, player, max_games: int = MAX_GAMES, idle_s: float = IDL
             raise RequestError(404, f"unknown game {games.interface.excerpt(body['game'])}: "
                                     f"this server plays {game.name}")
         match = Match(choice(body, "side", PLAYERS, PLAYERS[0]) == PLAYERS[1],
-                      choice(body, "simulations", SIMULATIONS, DEFAULT_SIMULATIONS))
+                      choice(body, "simulations", SIMULATIONS, DEFAULT_SIMULATIONS),
+                      generation=generation(body))
         key = matches.add(match)
         await engine_moves(match)
         return JSONResponse(report(game, key, match), 201)
@@ -327,14 +353,32 @@ def make_app(game: Game, player, max_games: int = MAX_GAMES, idle_s: float = IDL
         match.moves, match.view = match.moves[:mine[-1]], None
         return JSONResponse(report(game, key, match))
 
+    def generation(body: dict) -> int | None:
+        """body's generation: None (the server's network) or one the run has saved."""
+        value = body.get("generation")
+        if value is None:
+            return None
+        if run_dir is None:
+            raise RequestError(400, "generation: this server plays one checkpoint (no --run-dir)")
+        saved = generations(run_dir)
+        if type(value) is not int or value not in saved:
+            raise RequestError(404, f"no generation {games.interface.excerpt(value)} saved in "
+                                    f"the run (it has {len(saved)})")
+        return value
+
     async def info(request):
-        return JSONResponse(describe_game(game))
+        return JSONResponse({**describe_game(game), "run": run_dir is not None})
+
+    async def run(request):
+        if run_dir is None:
+            raise RequestError(404, "no run: start the server with --run-dir DIR")
+        return JSONResponse({**curves(run_dir), "generations": generations(run_dir)})
 
     def page(path: str):
         name, media = FILES[path]
         return Route(path, lambda request: FileResponse(WEB / name, media_type=media))
 
-    routes = [*(page(path) for path in FILES), Route("/api/game", info),
+    routes = [*(page(path) for path in FILES), Route("/api/game", info), Route("/api/run", run),
               Route("/api/games", new, methods=["POST"]),
               Route("/api/games/{key}", show),
               Route("/api/games/{key}/move", move, methods=["POST"]),
@@ -352,6 +396,33 @@ def make_app(game: Game, player, max_games: int = MAX_GAMES, idle_s: float = IDL
                                                         HTTPException: http_error})
     app.state.matches, app.state.engine = matches, engine
     return app
+
+
+def curves(run_dir: Path) -> dict:
+    """The run's learning curves by generation, read from metrics.jsonl again each time (the
+    run may be training): CURVES and Elo against each anchor (None where not measured)."""
+    from engine.rundir import read_metrics
+
+    records = read_metrics(run_dir / "metrics.jsonl")
+    series = {name: [finite(r.get(name)) for r in records] for name in CURVES}
+    for anchor in sorted({a for r in records for a in r.get("elo", {})}):
+        series[f"elo vs {anchor}"] = [finite(r.get("elo", {}).get(anchor, [None])[0])
+                                      for r in records]
+    return {"generation": [r["generation"] for r in records], "series": series}
+
+
+def finite(value) -> float | None:
+    """value if it is a finite number, else None (JSON has no infinity)."""
+    return value if isinstance(value, (int, float)) and np.isfinite(value) else None
+
+
+def generations(run_dir: Path) -> list[int]:
+    """The generations whose networks the run has saved (checkpoints/gen_NNNN.ckpt)."""
+    folder = run_dir / "checkpoints"
+    if not folder.is_dir():
+        return []
+    found = (re.fullmatch(r"gen_(\d+)\.ckpt", path.name) for path in folder.iterdir())
+    return sorted(int(m.group(1)) for m in found if m)
 
 
 def idle(match: Match) -> Match:

@@ -1,5 +1,8 @@
 """`zeroplay serve` over HTTP (Starlette's TestClient): a full Connect Four game, moves checked
 by the server, bad requests answered 4xx with the server still playing, the games held bounded."""
+import json
+import math
+import shutil
 import time
 import warnings
 
@@ -7,6 +10,7 @@ import pytest
 
 import games
 from engine import cli
+from engine.players import resolve_checkpoint
 from engine.serve import (Match, Matches, add_serve, board, layout, listen, load_player,
                           make_app)
 
@@ -163,3 +167,50 @@ def test_a_port_in_use_is_one_line(capsys):
                        "--port", port) == 1
     assert capsys.readouterr().err == (f"zeroplay: error: cannot listen on 127.0.0.1:{port}: "
                                        "Address already in use\n")
+
+
+def run_app(run_dir):
+    """The app of a two-generation tic-tac-toe run made in run_dir (the builtin network saved
+    as generations 0 and 2; one metrics record)."""
+    ttt = games.get("tictactoe")
+    builtin = resolve_checkpoint("builtin", ttt)
+    (run_dir / "checkpoints").mkdir()
+    for generation in (0, 2):
+        shutil.copy(builtin, run_dir / "checkpoints" / f"gen_{generation:04d}.ckpt")
+    write_metrics(run_dir, [{"generation": 1, "loss": math.nan, "strength": 0.5}])
+    return make_app(ttt, load_player(ttt, builtin), run_dir=run_dir)
+
+
+@pytest.fixture
+def run_client(tmp_path):
+    with TestClient(run_app(tmp_path)) as c:
+        yield c, tmp_path
+
+
+def write_metrics(run_dir, records) -> None:
+    with open(run_dir / "metrics.jsonl", "a") as f:
+        f.writelines(json.dumps(record) + "\n" for record in records)
+
+
+def test_a_run_curves_updating_and_its_generations_to_play(run_client):
+    client, run_dir = run_client
+    assert client.get("/api/game").json()["run"] is True
+    run = client.get("/api/run").json()
+    assert run["generation"] == [1] and run["generations"] == [0, 2]
+    assert run["series"]["loss"] == [None] and run["series"]["strength"] == [0.5]
+    write_metrics(run_dir, [{"generation": 2, "loss": 1.5,
+                             "elo": {"random": [50.0, 0.0, math.inf]}}])
+    run = client.get("/api/run").json()  # read again: a run in training adds generations
+    assert run["series"]["loss"] == [None, 1.5] and run["series"]["strength"] == [0.5, None]
+    assert run["series"]["elo vs random"] == [None, 50.0]
+    game = new_game(client, generation=2, side="O")
+    assert game["generation"] == 2 and len(game["moves"]) == 1
+    missing = client.post("/api/games", json={"generation": 1})
+    assert missing.status_code == 404 and "no generation 1" in missing.json()["error"]
+
+
+def test_a_checkpoint_server_has_no_run(client):
+    assert client.get("/api/run").status_code == 404
+    refused = client.post("/api/games", json={"generation": 0})
+    assert refused.status_code == 400 and "no --run-dir" in refused.json()["error"]
+    assert run_cli("serve", "--checkpoint", "builtin", "--run-dir", "runs/x") == 2

@@ -10,6 +10,7 @@ import pytest
 
 import games
 from engine.serve import Match, listen, load_player, make_app
+from test_serve import run_app
 
 pytest.importorskip("selenium")
 uvicorn = pytest.importorskip("uvicorn")
@@ -117,3 +118,19 @@ def test_an_illegal_click_is_refused_on_the_page(page):
     assert stones(driver) == 6
     click(driver, "1")
     assert text(driver, "message") == "" and stones(driver) == 8
+
+
+def test_a_run_its_curves_and_a_generation_to_play(page, tmp_path):
+    driver = page[0]
+    app = run_app(tmp_path)
+    with serving(app) as address:
+        driver.get(address)
+        settled(driver)
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#curves figure")) == 5
+        Select(driver.find_element(By.ID, "generation")).select_by_visible_text("generation 2")
+        driver.find_element(By.ID, "new").click()
+        settled(driver)
+        click(driver, "5")  # tic-tac-toe: a move per cell
+        assert stones(driver) == 2 and text(driver, "engine").startswith("Engine played")
+        key = driver.current_url.rpartition("#")[2]
+        assert app.state.matches.held[key].generation == 2

@@ -1,5 +1,5 @@
 // The page: draws what the server sends and sends it the clicks; the server judges every move.
-const SIZE = 64, LABELS = 24, NS = "http://www.w3.org/2000/svg";
+const SIZE = 64, LABELS = 24, RUN_MS = 15000, NS = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
 let info = null, game = null;
 
@@ -106,8 +106,43 @@ function play(move) {
 }
 
 function start() {
-  act("/api/games", {game: info.game, side: $("side").value,
+  const generation = info.run && $("generation").value ? Number($("generation").value) : null;
+  act("/api/games", {game: info.game, side: $("side").value, generation,
                      simulations: Number($("simulations").value)});
+}
+
+// A run's curves and generations, read again every RUN_MS (it may be training).
+async function showRun() {
+  try {
+    const run = await api("/api/run");
+    const select = $("generation"), chosen = select.value;
+    select.replaceChildren(new Option("best", ""),
+                           ...run.generations.map((g) => new Option(`generation ${g}`, g)));
+    select.value = run.generations.includes(Number(chosen)) ? chosen : "";
+    $("curves").replaceChildren(...Object.entries(run.series).map(
+      ([name, values]) => chart(name, run.generation, values)));
+  } catch (error) {
+    $("message").textContent = error.message;
+  }
+}
+
+function chart(name, xs, ys) {
+  const W = 220, H = 90;
+  const points = xs.map((x, i) => [x, ys[i]]).filter(([, y]) => y !== null);
+  const figure = document.createElement("figure");
+  const svg = shape("svg", {width: W, height: H, class: "chart"}, figure);
+  const caption = document.createElement("figcaption");
+  const last = points.length ? Number(points[points.length - 1][1].toPrecision(3)) : "-";
+  caption.textContent = `${name}: ${last}`;
+  figure.appendChild(caption);
+  if (!points.length) return figure;
+  const [x0, x1] = [points[0][0], points[points.length - 1][0]];
+  const values = points.map(([, y]) => y), y0 = Math.min(...values), y1 = Math.max(...values);
+  const sx = (x) => 4 + (W - 8) * (x - x0) / ((x1 - x0) || 1);
+  const sy = (y) => H - 4 - (H - 8) * (y - y0) / ((y1 - y0) || 1);
+  shape("polyline", {points: points.map(([x, y]) => `${sx(x)},${sy(y)}`).join(" ")}, svg);
+  points.forEach(([x, y]) => shape("circle", {cx: sx(x), cy: sy(y), r: 2}, svg));
+  return figure;
 }
 
 async function main() {
@@ -120,6 +155,11 @@ async function main() {
   }
   $("new").addEventListener("click", start);
   $("undo").addEventListener("click", () => act(`/api/games/${game.id}/undo`, {}));
+  if (info.run) {
+    $("run").hidden = false;
+    await showRun();
+    setInterval(showRun, RUN_MS);
+  }
   document.body.dataset.busy = "false";
   if (location.hash.length > 1) await act(`/api/games/${location.hash.slice(1)}`);
   if (!game) start();

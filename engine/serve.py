@@ -90,7 +90,8 @@ def run_serve(args) -> int:
     game, _ = read_checkpoint(checkpoint, args.game)
     app = make_app(game, load_player(game, checkpoint), run_dir=run_dir)
     print(f"zeroplay: {game.name} at http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
-    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+    config = uvicorn.Config(app, log_level="warning", limit_concurrency=MAX_GAMES)  # then 503
+    uvicorn.Server(config).run(sockets=[sock])
     return 0
 
 

@@ -6,6 +6,7 @@ import shutil
 import time
 import warnings
 
+import numpy as np
 import pytest
 
 import games
@@ -139,9 +140,31 @@ def test_boards_and_moves_come_from_the_game_interface():
     assert board(ttt, ttt.position("15")) == [["X", "", ""], ["", "O", ""], ["", "", ""]]
 
 
+@pytest.mark.parametrize("name", games.names())
+def test_each_games_first_moves_land_where_the_page_draws_them(name):
+    """A cell layout's action a puts a stone on cell a (row-major; othello's flips aside), a
+    column layout's one stone in column a."""
+    game = games.get(name)
+    _, rows, cols = game.planes
+    before = board(game, game.initial())
+    for action in np.flatnonzero(game.legal(game.initial()))[:cols + 1]:
+        if action == getattr(game, "pass_action", None):
+            continue
+        placed = board(game, game.apply(game.initial(), action))
+        added = [(r, c) for r in range(rows) for c in range(cols)
+                 if placed[r][c] == "X" and before[r][c] == ""]
+        if layout(game) == "cells":
+            assert added == [divmod(int(action), cols)], (name, action)
+        else:
+            assert layout(game) == "columns", name
+            assert [c for _, c in added] == [action], (name, action)
+
+
 def run_cli(*args: str) -> int:
+    """cli.main with the serve command (added here while cli.py does not list it)."""
+    commands = cli.COMMANDS if add_serve in cli.COMMANDS else [*cli.COMMANDS, add_serve]
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cli, "COMMANDS", [*cli.COMMANDS, add_serve])
+        patch.setattr(cli, "COMMANDS", commands)
         try:
             return cli.main(list(args))
         except SystemExit as e:

@@ -36,14 +36,15 @@ few constants:
                              when the rules allow it, it changes no stone.
     OPENSPIEL                (optional) the same rules in OpenSpiel, as pyspiel.load_game
                              reads them ("connect_four", "gomoku(size=9)"), with the same
-                             action numbers: the tests and `bench rules` compare the two
+                             action numbers: the tests play random games in both
     SCORED                   (optional, default False) True when the result is counted at the
                              end (Othello's discs, Go's area), so the player to move may have
                              won; False: only the last mover can win (a line game).
 
 Players alternate strictly: a player who cannot move plays PASS. MAX_MOVES bounds the length of
 a game, passes included. The kernels' dtypes are exact (the search calls them through function
-pointers of these types: mcts.search.GAME_KERNEL_TYPES); games/check.py checks all of the above.
+pointers of these types: mcts.search.GAME_KERNEL_TYPES); games/check.py checks the kernels,
+their dtypes, the symmetries and the notation against all of the above.
 A move may add a stone, flip stones (both planes change) or capture them (plane 1 loses stones);
 the check asks only that the mover's stones never shrink and the opponent's never grow on a move,
 that a move other than PASS fills exactly one empty cell, and that PASS only swaps the planes.

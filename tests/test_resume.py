@@ -120,7 +120,8 @@ def test_status_of_a_run_killed_before_its_first_generation_says_so(tmp_path, ca
     open_run(run_dir, tiny_config())  # what a kill during generation 1 leaves, but networks
     assert main(["status", "--run-dir", str(run_dir)]) == 0
     out = capsys.readouterr().out
-    assert out == ("game tictactoe: started, no generation complete yet: train on this "
+    assert out == (f"{run_dir}: not running\n"
+                   "game tictactoe: started, no generation complete yet: train on this "
                    "directory starts it again from generation 0\n")
     assert main(["status", "--run-dir", str(run_dir), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)

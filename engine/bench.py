@@ -24,9 +24,8 @@ import numpy as np
 
 import games
 from games.rng import make_rng
+from engine.strength import DATA_DIR
 from mcts import RolloutEvaluator, Searcher, SearchConfig, UniformEvaluator, tree_bytes
-
-OPENSPIEL_NAMES = {"tictactoe": "tic_tac_toe", "connect4": "connect_four"}
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,7 @@ def bench_rules(s: Settings) -> Result:
         ours = s.playouts / median_seconds(lambda: game.playouts(states, rng), s.repeats)
         row = {"game": name, "ours playouts/s": ours}
         if pyspiel is not None:
-            spiel_game = pyspiel.load_game(OPENSPIEL_NAMES[name])
+            spiel_game = pyspiel.load_game(games.get(name).openspiel)
             half = s.playouts // 2
             cpp = 2 * half / median_seconds(
                 lambda: _openspiel_cpp_rollouts(pyspiel, spiel_game, half, s.seed), s.repeats)
@@ -184,18 +183,18 @@ def bench_compile(s: Settings) -> Result:
 
 # ---- search: pure MCTS simulations per second, ours vs OpenSpiel's MCTSBot -----------------------
 
-BENCH_MOVES = Path(__file__).parent / "data" / "connect4" / "bench_moves.tsv"  # shipped copy
 
 
 def search_positions(game, n: int, seed: int) -> tuple[list[str], str]:
     """n unfinished positions as move strings, and where they came from: the first n of
-    the shipped bench_moves.tsv for Connect Four when it is there, else positions
+    the game's shipped bench_moves.tsv where there is one, else positions
     after 4-19 seeded random moves."""
-    if game.name == "connect4" and BENCH_MOVES.is_file():
-        lines = [line.split("\t")[0] for line in BENCH_MOVES.read_text().splitlines()
+    bench_moves = DATA_DIR / game.name / "bench_moves.tsv"
+    if bench_moves.is_file():
+        lines = [line.split("\t")[0] for line in bench_moves.read_text().splitlines()
                  if line.strip()]
         if len(lines) >= n:
-            return lines[:n], f"the first {n} positions of {BENCH_MOVES.name}"
+            return lines[:n], f"the first {n} positions of {bench_moves.name}"
     rng, positions = np.random.default_rng(seed), []
     while len(positions) < n:
         state, moves = game.initial(), []
@@ -279,7 +278,7 @@ def _openspiel_search(pyspiel, game, positions, simulations: int, seed: int, rul
     per leaf, no solver; rule "uct" with its default c = 2 or "puct" with ours, c = 3, over the
     uniform priors of its rollout evaluator) once on each position, one bot.step each; and one
     that searches every position and returns the depths and move lists of its visited nodes."""
-    spiel_game = pyspiel.load_game(OPENSPIEL_NAMES[game.name])
+    spiel_game = pyspiel.load_game(game.openspiel)
     states = []
     for moves in positions:
         state = spiel_game.new_initial_state()

@@ -96,8 +96,11 @@ def run_serve(args) -> int:
 
 
 def listen(host: str, port: int) -> socket.socket:
-    """A socket bound to host:port (port 0: a free one); an OSError that says why not."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    """A socket bound to host:port (port 0: a free one); an OSError that says why not. Its
+    protocol is named: asyncio sets TCP_NODELAY on the connections of a socket of protocol TCP
+    only (with 0, each answer on a kept-alive connection waits 40 ms for a delayed ACK)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

@@ -7,7 +7,8 @@ async function api(path, body) {
   const options = body === undefined ? {} : {method: "POST", body: JSON.stringify(body),
                                              headers: {"Content-Type": "application/json"}};
   const response = await fetch(path, options);
-  const data = await response.json();
+  const data = await response.json()  // uvicorn's own refusals (a 503) are text
+    .catch(() => ({error: `${response.status} ${response.statusText}`}));
   if (!response.ok) throw new Error(data.error);
   return data;
 }

@@ -114,11 +114,6 @@ class Game:
     # ---- notation -------------------------------------------------------------------------
 
     @property
-    def move_chars(self) -> tuple[str, ...]:
-        """The old name of move_names (engine/serve.py still reads it)."""
-        return self.move_names
-
-    @property
     def separator(self) -> str:
         """What stands between two moves of a position: "" when every move is one character."""
         return "" if all(len(name) == 1 for name in self.move_names) else " "

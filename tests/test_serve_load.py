@@ -68,7 +68,10 @@ async def call(client, latencies: list, path: str, body: dict) -> dict:
 
 async def load(url: str, simulations: int) -> tuple[list, dict, int]:
     latencies, games = [], {}
-    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+    # idle connections closed by the client (2 s) before uvicorn's keep-alive timeout (5 s) can
+    # close one under a request being sent on it
+    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS,
+                          keepalive_expiry=2.0)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120) as client:
         end = time.monotonic() + SECONDS
         finished = await asyncio.gather(*(player(client, seed, simulations, end, latencies, games)

@@ -102,9 +102,7 @@ def network(game: Game, ckpt):
 
 def random_positions(game: Game, seed: int = 0) -> np.ndarray:
     """States [n, S] of the unfinished positions of CHECK_GAMES uniformly random games."""
-    from engine.learners.proxy_critic import _random_games
-
-    return _random_games(game, CHECK_GAMES, np.random.default_rng(seed))[0]
+    return game.random_positions(CHECK_GAMES, np.random.default_rng(seed))[0]
 
 
 def encode(game: Game, states: np.ndarray) -> np.ndarray:

@@ -152,6 +152,26 @@ class Game:
         """Each move's name, in lower case, to its action."""
         return {name.lower(): a for a, name in enumerate(self.move_names)}
 
+    def random_positions(self, num_games: int, rng: np.random.Generator):
+        """(states [n, S], results [n] for each position's mover) of uniformly random games'
+        unfinished positions."""
+        states = self.new_states(num_games)
+        seen = []
+        while (self.outcomes(states) == ONGOING).any():
+            live = np.flatnonzero(self.outcomes(states) == ONGOING)
+            seen.append((live, states[live].copy()))
+            masks = self.legal_masks(states[live])
+            actions = (rng.random(masks.shape) * masks).argmax(axis=1)
+            sub = states[live]
+            self.play(sub, actions)
+            states[live] = sub
+        end_movers = self.to_play(states)
+        first_result = np.where(end_movers == 0, self.outcomes(states), -self.outcomes(states))
+        rows = np.concatenate([r for r, _ in seen])
+        positions = np.concatenate([s for _, s in seen])
+        movers = self.to_play(positions)
+        return positions, np.where(movers == 0, first_result[rows], -first_result[rows])
+
     # ---- single positions -----------------------------------------------------------------
 
     def initial(self) -> np.ndarray:

@@ -20,7 +20,7 @@ import torch
 
 from engine.config import Config, NetworkConfig
 from engine.learners import LearnerError, rated, searched
-from games import ONGOING, Game
+from games import Game
 
 REWARD_NETWORK = NetworkConfig(blocks=1, channels=16, value_hidden=16)
 
@@ -88,31 +88,10 @@ def _reward_model(game: Game, num_games: int, steps: int, seed: int, path: Path 
     return score
 
 
-def _random_games(game: Game, num_games: int, rng: np.random.Generator):
-    """(states [n, S], results [n] for each position's mover) of uniformly random games'
-    unfinished positions."""
-    states = game.new_states(num_games)
-    seen = []
-    while (game.outcomes(states) == ONGOING).any():
-        live = np.flatnonzero(game.outcomes(states) == ONGOING)
-        seen.append((live, states[live].copy()))
-        masks = game.legal_masks(states[live])
-        actions = (rng.random(masks.shape) * masks).argmax(axis=1)
-        sub = states[live]
-        game.play(sub, actions)
-        states[live] = sub
-    end_movers = game.to_play(states)
-    first_result = np.where(end_movers == 0, game.outcomes(states), -game.outcomes(states))
-    rows = np.concatenate([r for r, _ in seen])
-    positions = np.concatenate([s for _, s in seen])
-    movers = game.to_play(positions)
-    return positions, np.where(movers == 0, first_result[rows], -first_result[rows])
-
-
 def _train_reward_model(net, game: Game, num_games: int, steps: int, seed: int) -> None:
     rng = np.random.default_rng([seed, 0x5EED])
     torch.manual_seed(seed)
-    positions, results = _random_games(game, num_games, rng)
+    positions, results = game.random_positions(num_games, rng)
     planes = np.empty((len(positions), *game.planes), np.float32)
     game.encode(positions, planes)
     x, y = torch.from_numpy(planes), torch.from_numpy(results.astype(np.float32))

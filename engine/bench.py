@@ -36,7 +36,8 @@ class Settings:
     python_playouts: int = 2_000  # per timed repeat of a Python-loop peer (slow; rates compare)
     repeats: int = 5  # timed repeats; the median is reported
     seed: int = 0
-    search_positions: int = 64  # Connect Four positions searched, all as one batch
+    search_game: str = "connect4"  # the game of the search benchmark
+    search_positions: int = 64  # positions searched, all as one batch
     search_simulations: int = 800  # per position and per move, ours and OpenSpiel's
     search_batches: tuple[int, ...] = (1, 64, 256)  # batch sizes for the tree's own rate
     search_repeats: int = 7  # rounds of each search measurement (medians reported)
@@ -341,12 +342,12 @@ def paired_rates(ours, peer, rounds: int) -> tuple[float, float, float, int]:
 
 
 def bench_search(s: Settings) -> Result:
-    """Pure MCTS on Connect Four: simulations/s of our batched search and of OpenSpiel's MCTSBot
-    (PUCT with our constant, and UCT with its own) on the same positions with the same
-    simulations, where their walks end and how long their rollouts run; a long search; then the
-    tree's own rate (no rollouts)."""
-    game, n, sims, rounds = games.get("connect4"), s.search_positions, s.search_simulations, \
-        s.search_repeats
+    """Pure MCTS on one game (s.search_game, Connect Four by default): simulations/s of our
+    batched search and of OpenSpiel's MCTSBot (PUCT with our constant, and UCT with its own) on
+    the same positions with the same simulations, where their walks end and how long their
+    rollouts run; a long search; then the tree's own rate (no rollouts)."""
+    game, n, sims, rounds = games.get(s.search_game), s.search_positions, \
+        s.search_simulations, s.search_repeats
     long = s.long_positions if s.long_simulations else 0
     positions, source = search_positions(game, max(n, long), s.seed)
     states = np.stack([game.position(p) for p in positions])

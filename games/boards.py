@@ -1,6 +1,8 @@
 """Python helpers that square-board games share: their 8 symmetries and coordinate names."""
 import numpy as np
 
+GTP_COLUMNS = "abcdefghjklmnopqrst"  # GTP's column letters (Gomoku, Go): no i
+
 
 def dihedral(size: int) -> np.ndarray:
     """[8, size*size] int64: the square's rotations and reflections as cell permutations (cells
@@ -23,8 +25,10 @@ def with_pass(cell_perms: np.ndarray) -> np.ndarray:
     return np.concatenate([cell_perms, np.full((k, 1), cells, np.int64)], axis=1)
 
 
-def coordinates(size: int, letters: str, rows_from_top: bool) -> list[str]:
-    """Each cell's name, row-major from the top left: a column letter then a row number, the
-    rows numbered from 1 at the top (Othello) or at the bottom (GTP, for Gomoku and Go)."""
-    return [f"{letters[c]}{r + 1 if rows_from_top else size - r}"
+def coordinates(size: int, letters: str, ascending: bool) -> list[str]:
+    """Each cell's name, cells row-major: a column letter then a row number. `ascending`: cell
+    row r is row r + 1 (Othello's cells, whose row 1 is at the top; Go's, numbered from the
+    bottom row as OpenSpiel numbers them), else row size - r (Gomoku's cells, numbered from the
+    top, with GTP's row 1 at the bottom)."""
+    return [f"{letters[c]}{r + 1 if ascending else size - r}"
             for r in range(size) for c in range(size)]

@@ -13,12 +13,11 @@ import functools
 import numpy as np
 from numba import njit
 
-from games.boards import coordinates, dihedral
+from games.boards import GTP_COLUMNS, coordinates, dihedral
 from games.interface import ONGOING, Game
 from games.rng import below
 
 CONNECT = 5
-GTP_COLUMNS = "abcdefghjklmnopqrst"  # GTP skips the letter i
 DR = np.array([0, 1, 1, 1])  # the 4 directions of a line: right, down and both diagonals
 DC = np.array([1, 0, 1, -1])
 
@@ -142,7 +141,7 @@ def _game(name: str, size: int, gym_id: str, openspiel: str, alpha: float) -> Ga
     return Game(
         name=name, num_actions=size * size, state_size=2 * size + 2, planes=(2, size, size),
         max_moves=size * size, dirichlet_alpha=alpha,
-        move_names=tuple(coordinates(size, GTP_COLUMNS, rows_from_top=False)),
+        move_names=tuple(coordinates(size, GTP_COLUMNS, ascending=False)),
         notation=f"GTP points a1-{GTP_COLUMNS[size - 1]}{size} (row 1 at the bottom, no column "
                  f"i), separated by spaces, e.g. {GTP_COLUMNS[size // 2]}{size // 2 + 1}",
         gym_id=gym_id, illegal_message="point {move} is taken", cell_perms=symmetries,

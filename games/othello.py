@@ -22,7 +22,7 @@ PLANES = (2, SIZE, SIZE)
 MAX_MOVES = 2 * (SIZE * SIZE - 4)  # 60 discs, each after at most one pass
 DIRICHLET_ALPHA = 0.5
 SCORED = True
-MOVE_NAMES = (*coordinates(SIZE, "abcdefgh", rows_from_top=True), "pass")
+MOVE_NAMES = (*coordinates(SIZE, "abcdefgh", ascending=True), "pass")
 NOTATION = "squares a1-h8 (row 1 at the top) or pass, separated by spaces, e.g. d3 c5"
 GYM_ID = "zeroplay/Othello-v0"
 OPENSPIEL = "othello"

@@ -10,21 +10,32 @@ def board(game, state) -> str:
     return "".join(c for c in game.render(state) if c in "XO.")
 
 
-def assert_agree(game, spiel_game, n_games: int, seed: int, spiel_board) -> int:
+def assert_agree(game, spiel_game, n_games: int, seed: int, spiel_board, refused=None,
+                 check=None) -> int:
     """Play n_games uniformly random games in both, asserting agreement at every position
-    (spiel_board(spiel_state) -> the board as `board` writes it); the positions compared."""
+    (spiel_board(spiel_state) -> the board as `board` writes it); the positions compared.
+    Where the rules differ on purpose, refused(spiel_state, action) -> bool says whether a move
+    that OpenSpiel allows and the game refuses is such a difference (None: there is none);
+    check(state, spiel_state, where), when given, checks more at every position."""
     rng, positions = np.random.default_rng(seed), 0
     for _ in range(n_games):
         state, spiel, moves = game.initial(), spiel_game.new_initial_state(), []
         while True:
             where = f"after {game.format_moves(moves)!r}"
-            assert list(np.flatnonzero(game.legal(state))) == spiel.legal_actions(), where
+            ours, theirs = list(np.flatnonzero(game.legal(state))), spiel.legal_actions()
+            if refused is None:
+                assert ours == theirs, where
+            else:
+                assert set(ours) <= set(theirs), where
+                assert all(refused(spiel, a) for a in set(theirs) - set(ours)), where
             assert (game.outcome(state) != ONGOING) == spiel.is_terminal(), where
             assert board(game, state) == spiel_board(spiel), where
+            if check is not None:
+                check(state, spiel, where)
             positions += 1
             if spiel.is_terminal():
                 break
-            action = int(rng.choice(spiel.legal_actions()))
+            action = int(rng.choice(ours))
             state, moves = game.apply(state, action), moves + [action]
             spiel.apply_action(action)
         outcome, returns = game.outcome(state), spiel.returns()

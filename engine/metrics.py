@@ -39,8 +39,11 @@ def brier(values: np.ndarray, exact: np.ndarray) -> float:
 
 
 def calibration_slope(values: np.ndarray, exact: np.ndarray) -> float:
-    """Least-squares slope of the predicted values on the exact results: 1 for a calibrated
-    predictor; a critic that flips results with probability p teaches about 1 - 2p."""
+    """Least-squares slope of the predicted values on the exact results (never on training
+    labels): 1 for a predictor of the exact result. A head trained on results flipped with
+    probability p learns 1 - 2p times what a clean head learns from the same games, so its
+    slope is 1 - 2p times the clean head's, which is itself below 1 when self-play's results
+    differ from the exact ones."""
     exact = exact.astype(np.float64)
     spread = exact.var()
     return float(np.cov(values, exact, bias=True)[0, 1] / spread) if spread > 0 else float("nan")

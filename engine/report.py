@@ -1,11 +1,12 @@
 """An experiment's report: per-arm statistics over seeds (mean, interquartile mean, bootstrap
 95% intervals: Agarwal et al. 2021's way, with one game a bootstrap over seeds), curves against
-compute, a round-robin non-transitivity check, the literature's predictions checked against
-the data, and the raw points as CSV."""
+compute, a round-robin non-transitivity check, the literature's predictions judged by one
+stated rule, and the raw points as CSV."""
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 import sys
 import warnings
@@ -22,34 +23,122 @@ from engine.rundir import read_metrics
 CURVES = (("strength", "optimal-move rate of the raw policy"),
           ("policy_entropy_probe", "policy entropy on the probe positions (nats)"),
           ("tail_share", "share of legal moves with probability < 0.01"),
-          ("kl_from_start", "KL(policy || start policy) on the probe positions"),
+          ("kl_from_start", "KL(policy || generation 0's policy) on the probe positions"),
           ("distinct_openings", "distinct openings (first 4 moves) per self-play game"),
           ("rare_opening_share", "share of games whose opening no other game played"),
           ("repeat_rate", "repeated whole games"),
-          ("calibration_slope", "slope of the value head on exact values"),
-          ("value_brier", "Brier score of the value head on exact values"),
+          ("calibration_slope", "slope of the value head's prediction on the exact result"),
+          ("value_brier", "Brier score of the value head on the exact results"),
           ("mean_game_length", "mean self-play game length (moves)"),
-          ("proxy_score", "proxy's rating of the policy's moves on the probe positions"),
+          ("proxy_score", "proxy's rating of the policy's moves on the probe positions (each "
+                          "arm's proxy)"),
           ("proxy_agreement", "share of decisive games the proxy rates as the result does"))
 AXES = (("evaluations_total", "network evaluations"), ("games_total", "self-play games"),
         ("train_steps_total", "gradient steps"))
+MIN_RUNS = 3  # fewest runs of an arm for a verdict: 2 runs' interval is their range
+OPENING_METRICS = ("distinct_openings", "rare_opening_share", "repeat_rate")
 
+RULE = ("Intervals: 95% percentile bootstrap of the mean over seeds (scipy.stats.bootstrap, "
+        "10,000 resamples), each arm's seeds resampled on their own: rliable's stratified "
+        "bootstrap, which with one game is a bootstrap over seeds. With few seeds it is too "
+        "narrow: simulated on normal data, it covers the mean about 49% of the time with 2 "
+        "seeds, 74% with 3, 84% with 5. No interval with 1 run (—). IQM: interquartile mean "
+        "(scipy's trim_mean at 25%, as rliable); with fewer than 4 runs nothing is trimmed and "
+        "it equals the mean.")
+VERDICTS = ("Rule for every verdict: a predicted direction is *supported* when the interval "
+            "of its statistic excludes 0 on the predicted side, *refuted* when it excludes 0 on "
+            "the other side, else *not settled*; a predicted value is *consistent* when the "
+            "interval contains it, *refuted* when it excludes it; a prediction of several "
+            "parts is supported when all are, refuted when one is. An arm with fewer than "
+            f"{MIN_RUNS} runs gives no verdict; its numbers are printed all the same.")
+
+
+# ---- statistics over seeds ----------------------------------------------------------------
 
 def iqm(x) -> float:
     """Interquartile mean: the mean of the middle 50% (scipy's trim_mean at 25%)."""
     return float(stats.trim_mean(np.asarray(x, float), 0.25))
 
 
-def interval(x, statistic=np.mean, seed: int = 0) -> tuple[float, float]:
-    """95% percentile-bootstrap interval of statistic over the runs x (nan with < 2 runs)."""
-    x = np.asarray(x, float)
-    x = x[np.isfinite(x)]
-    if len(x) < 2 or np.all(x == x[0]):
-        return (float(x[0]), float(x[0])) if len(x) else (math.nan, math.nan)
-    result = stats.bootstrap((x,), statistic, n_resamples=10_000, method="percentile",
-                             confidence_level=0.95, random_state=seed)
+def mean(x, axis=-1):
+    return np.mean(x, axis=axis)
+
+
+def difference(a, b, axis=-1):
+    """mean(a) - mean(b): two arms compared (their seeds are not paired)."""
+    return np.mean(a, axis=axis) - np.mean(b, axis=axis)
+
+
+def ratio(a, b, axis=-1):
+    return np.mean(a, axis=axis) / np.mean(b, axis=axis)
+
+
+def interval(*samples, statistic=mean, seed: int = 0) -> tuple[float, float]:
+    """95% percentile-bootstrap interval of statistic over the runs of one or more arms, each
+    arm's runs resampled on their own (rliable's stratified bootstrap); nan when an arm has
+    fewer than 2 runs."""
+    samples = [_finite(x) for x in samples]
+    if any(len(x) < 2 for x in samples):
+        return math.nan, math.nan
+    if all(np.ptp(x) == 0 for x in samples):
+        value = float(statistic(*samples))
+        return value, value
+    result = stats.bootstrap(samples, statistic, n_resamples=10_000, method="percentile",
+                             confidence_level=0.95, vectorized=True, random_state=seed)
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
+
+def verdict(low: float, high: float, runs: int, side: int = 0,
+            value: float | None = None) -> str:
+    """The report's one rule (VERDICTS) for an interval [low, high] whose arms have at least
+    `runs` runs: side +1 (-1) predicts the statistic above (below) 0; value predicts it."""
+    if runs < MIN_RUNS:
+        return f"{_runs(runs)}: no verdict"
+    if value is not None:
+        return "consistent" if low <= value <= high else "refuted"
+    lo, hi = sorted((side * low, side * high))
+    return "supported" if lo > 0 else "refuted" if hi < 0 else "not settled"
+
+
+def combined(verdicts: list[str]) -> str:
+    """One verdict of a prediction of several parts: supported when all are, refuted when one
+    is; no verdict (the fewest runs named) when a part has none."""
+    if not verdicts:
+        return "no verdict"
+    none = [v for v in verdicts if v.endswith("no verdict")]
+    if none:
+        return min(none, key=lambda v: int(v.split()[0]))
+    if len(set(verdicts)) == 1:
+        return verdicts[0]
+    return "refuted" if "refuted" in verdicts else "not settled"
+
+
+def _finite(x) -> np.ndarray:
+    x = np.asarray(x, float)
+    return x[np.isfinite(x)]
+
+
+def _runs(n: int) -> str:
+    return f"{n} run" + ("s" if n != 1 else "")
+
+
+def _ci(low: float, high: float, f: str = ".3f") -> str:
+    return f"[{low:{f}}, {high:{f}}]" if np.isfinite(low) else "—"
+
+
+def estimate(*samples, statistic=mean, signed: bool = False) -> tuple[str, float, float, int]:
+    """(text 'value [low, high] (n runs)', low, high, fewest runs of an arm) of statistic."""
+    samples = [_finite(x) for x in samples]
+    runs = min(len(x) for x in samples)
+    if not runs:
+        return "not measured", math.nan, math.nan, 0
+    low, high = interval(*samples, statistic=statistic)
+    value = float(statistic(*samples))
+    ci = f" {_ci(low, high)}" if np.isfinite(low) else ""
+    return f"{value:{'+' if signed else ''}.3f}{ci} ({_runs(runs)})", low, high, runs
+
+
+# ---- the points of each run ---------------------------------------------------------------
 
 def value_at(points: list[dict], axis: str, metric: str, x: float) -> float:
     """metric linearly interpolated at axis = x along one run's records (nan outside it)."""
@@ -58,6 +147,53 @@ def value_at(points: list[dict], axis: str, metric: str, x: float) -> float:
     if not len(xs) or x < xs[0] - 1e-9 or x > xs[-1] + 1e-9:
         return math.nan
     return float(np.interp(x, xs, ys))
+
+
+def reach(records: list[dict], axis: str, metric: str) -> float:
+    """How far along axis one run measured metric (0 when never)."""
+    return max((r[axis] for r in records if metric in r and axis in r), default=0.0)
+
+
+def equal_point(points: dict, axis: str, metric: str) -> float:
+    """The largest value of axis that every run measuring metric reached (0 when none does)."""
+    reached = [reach(recs, axis, metric) for runs in points.values() for recs in runs.values()]
+    return min((x for x in reached if x > 0), default=0.0)
+
+
+def end_values(points: dict, arm: str, metric: str) -> np.ndarray:
+    """[runs] metric's last value in each run of arm (nan where never measured)."""
+    return np.array([next((r[metric] for r in reversed(recs) if metric in r), math.nan)
+                     for recs in points.get(arm, {}).values()], float)
+
+
+def values_at(points: dict, arm: str, metric: str, axis: str, at: float) -> np.ndarray:
+    return np.array([value_at(recs, axis, metric, at) for recs in points.get(arm, {}).values()])
+
+
+def trend(records: list[dict], metric: str, second_half: bool = False) -> float:
+    """Spearman's rho of metric against the generation along one run (of its second half):
+    -1 falls every generation, +1 rises every one; nan with < 3 points or a constant."""
+    ys = np.array([r[metric] for r in records if metric in r], float)
+    if second_half:
+        ys = ys[len(ys) // 2:]
+    if len(ys) < 3 or np.ptp(ys) == 0:
+        return math.nan
+    return float(stats.spearmanr(np.arange(len(ys)), ys).statistic)
+
+
+def trends(points: dict, arm: str, metric: str, second_half: bool = False) -> np.ndarray:
+    return np.array([trend(recs, metric, second_half) for recs in points.get(arm, {}).values()])
+
+
+def prediction_spread(bins: list) -> float:
+    """Standard deviation of a value head's predictions from its recorded reliability curve
+    ([mean prediction, mean exact result, count] per bin). The spread within a bin is left
+    out: bins 0.2 wide lower the variance by up to about 0.2^2 / 12 = 0.0033, 1.5% of the sd
+    of a head whose sd is 0.35."""
+    bins = np.asarray(bins, float)
+    if not len(bins):
+        return math.nan
+    return float(np.sqrt(np.cov(bins[:, 0], aweights=bins[:, 2], bias=True)))
 
 
 def load_points(experiment, root: Path) -> dict:
@@ -87,76 +223,86 @@ def write_csv(points: dict, root: Path) -> Path:
     return path
 
 
-def summary_rows(points: dict, metric: str, axis: str | None) -> list[dict]:
-    """Per arm, the metric at the end of each run (axis None) or at equal `axis` (the largest
-    value every run of every arm reached): mean, IQM and the bootstrap interval of the mean."""
-    at = None
-    if axis is not None:
-        ends = [recs[-1].get(axis, 0) for runs in points.values() for recs in runs.values()]
-        at = min(ends) if ends else 0
-    rows = []
+def summary_rows(points: dict, metric: str, axis: str | None) -> tuple[list[dict], list[str]]:
+    """(rows, runs left out): per arm, the metric at the end of each run (axis None) or at
+    equal `axis` (the largest value at which every run measured it, interpolated between
+    generations): mean, IQM and the bootstrap interval of the mean; the runs that could not
+    be read there named, never silently dropped."""
+    at = equal_point(points, axis, metric) if axis else None
+    rows, missing = [], []
     for arm, runs in points.items():
-        values = [value_at(recs, axis, metric, at) if axis else
-                  next((r[metric] for r in reversed(recs) if metric in r), math.nan)
-                  for recs in runs.values()]
-        values = np.array(values, float)
-        finite = values[np.isfinite(values)]
-        if not len(finite):
-            continue
-        low, high = interval(finite)
-        rows.append({"arm": arm, "runs": len(finite), "mean": float(finite.mean()),
-                     "iqm": iqm(finite), "low": low, "high": high, "at": at,
-                     "values": finite})
-    return rows
+        values = (values_at(points, arm, metric, axis, at) if axis
+                  else end_values(points, arm, metric))
+        missing += [f"{arm} seed {s}" for (s, recs), v in zip(runs.items(), values)
+                    if axis and not np.isfinite(v) and reach(recs, axis, metric) > 0]
+        finite = _finite(values)
+        if len(finite):
+            low, high = interval(finite)
+            rows.append({"arm": arm, "runs": len(finite), "mean": float(finite.mean()),
+                         "iqm": iqm(finite), "low": low, "high": high, "at": at})
+    return rows, missing
 
 
-def curve(records_by_seed: dict, axis: str, metric: str, grid: np.ndarray) -> np.ndarray:
-    """[seeds, len(grid)] the metric of each run interpolated on grid."""
-    return np.array([[value_at(recs, axis, metric, x) for x in grid]
-                     for recs in records_by_seed.values()])
+def games_per_generation(points: dict) -> dict:
+    """arm -> the self-play games of its generations (one number where they agree)."""
+    return {arm: sorted({r["games"] for recs in runs.values() for r in recs if "games" in r})
+            for arm, runs in points.items()}
+
+
+# ---- plots --------------------------------------------------------------------------------
+
+def _grid(runs: dict, axis: str, log: bool) -> np.ndarray:
+    """60 points over the range every run of one arm covers on axis (log-spaced on a log
+    axis): the mean is over the same runs all along."""
+    lo = max(recs[0].get(axis, 0) for recs in runs.values())
+    hi = min(recs[-1].get(axis, 0) for recs in runs.values())
+    return np.geomspace(max(lo, 1), hi, 60) if log else np.linspace(lo, hi, 60)
 
 
 def plot_curves(points: dict, root: Path, metrics, axis: str, name: str) -> Path:
+    """One panel per metric against axis: each arm's mean over seeds on its own range, a band
+    between the seeds' lowest and highest; a log axis where arms' ranges differ tenfold."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     metrics = [m for m in metrics if any(m[0] in r for runs in points.values()
                                          for recs in runs.values() for r in recs)]
+    ends = [max(recs[-1].get(axis, 0) for recs in runs.values()) for runs in points.values()]
+    log = max(ends) > 10 * max(min(ends), 1)
     cols = min(3, len(metrics))
     rows = math.ceil(len(metrics) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.6 * rows), squeeze=False)
-    end = max(recs[-1].get(axis, 0) for runs in points.values() for recs in runs.values())
-    grid = np.linspace(0, end, 60)
+    width = 5 * cols + 2.4  # the legend on the right
+    fig, axes = plt.subplots(rows, cols, figsize=(width, 3.6 * rows), squeeze=False)
     for ax, (metric, label) in zip(axes.flat, metrics):
-        for arm, runs in points.items():
-            ys = curve(runs, axis, metric, grid)
+        for i, (arm, runs) in enumerate(points.items()):
+            grid = _grid(runs, axis, log)
+            ys = np.array([[value_at(recs, axis, metric, x) for x in grid]
+                           for recs in runs.values()])
             if not np.isfinite(ys).any():
                 continue
             with warnings.catch_warnings():  # all-nan columns: no run reached that far
                 warnings.simplefilter("ignore", RuntimeWarning)
-                mean = np.nanmean(ys, axis=0)
-                low, high = np.nanpercentile(ys, 25, axis=0), np.nanpercentile(ys, 75, axis=0)
-            color = f"C{list(points).index(arm)}"
-            ax.plot(grid, mean, label=arm, color=color)
-            ax.fill_between(grid, low, high, alpha=0.2, color=color)
+                center = np.nanmean(ys, axis=0)
+                low, high = np.nanmin(ys, axis=0), np.nanmax(ys, axis=0)
+            ax.plot(grid, center, label=f"{arm} ({_runs(len(runs))})", color=f"C{i}")
+            ax.fill_between(grid, low, high, alpha=0.2, color=f"C{i}")
         ax.set_title(label, fontsize=9)
-        ax.set_xlabel(dict(AXES).get(axis, axis), fontsize=8)
+        ax.set_xlabel(dict(AXES).get(axis, axis) + (" (log scale)" if log else ""), fontsize=8)
+        if log:
+            ax.set_xscale("log")
     for ax in list(axes.flat)[len(metrics):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=7)
-    fig.suptitle("mean over seeds, band: interquartile range of the seeds", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
-    path = root / name
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    atomic_write(path, buf.getvalue())
-    return path
+    fig.legend(*axes.flat[0].get_legend_handles_labels(), fontsize=7, loc="center right")
+    fig.suptitle("line: mean over seeds; band: the seeds' lowest to highest (none with 1 run)",
+                 fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1 - 2.4 / width, 0.97))
+    return _save(fig, root / name)
 
 
-def plot_proxy_against_kl(points: dict, root: Path) -> Path | None:
-    """Proxy score and true strength against sqrt(KL from the start policy): Gao et al.'s axes."""
+def plot_proxy_against_kl(points: dict, root: Path, proxies: dict) -> Path | None:
+    """Proxy score and true strength against sqrt(KL from generation 0's policy): Gao et al.'s
+    axes; proxies: arm -> the proxy its score is (not one scale across arms)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -166,21 +312,29 @@ def plot_proxy_against_kl(points: dict, root: Path) -> Path | None:
                    for recs in runs.values() for r in recs)]
     if not arms:
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    for arm in arms:
-        for i, recs in enumerate(points[arm].values()):
-            d = [math.sqrt(max(r["kl_from_start"], 0)) for r in recs if "proxy_score" in r]
-            axes[0].plot(d, [r["proxy_score"] for r in recs if "proxy_score" in r],
-                         color=f"C{arms.index(arm)}", alpha=0.6, label=arm if i == 0 else None)
-            axes[1].plot(d, [r["strength"] for r in recs if "proxy_score" in r],
-                         color=f"C{arms.index(arm)}", alpha=0.6, label=arm if i == 0 else None)
-    axes[0].set_title("proxy score of the policy's moves", fontsize=9)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for i, arm in enumerate(arms):
+        for j, recs in enumerate(points[arm].values()):
+            recs = [r for r in recs if "proxy_score" in r and "kl_from_start" in r]
+            d = [math.sqrt(max(r["kl_from_start"], 0)) for r in recs]
+            label = f"{arm} ({proxies.get(arm, 'proxy')})" if j == 0 else None
+            axes[0].plot(d, [r["proxy_score"] for r in recs], color=f"C{i}", alpha=0.6,
+                         label=label)
+            axes[1].plot(d, [r["strength"] for r in recs], color=f"C{i}", alpha=0.6)
+    axes[0].set_title("proxy score of the policy's moves (each arm's proxy: see legend)",
+                      fontsize=9)
     axes[1].set_title("true strength (optimal-move rate)", fontsize=9)
     for ax in axes:
-        ax.set_xlabel("d = sqrt(KL(policy || start policy))", fontsize=8)
-    axes[0].legend(fontsize=7)
+        ax.set_xlabel("d = sqrt(KL(policy || generation 0's policy)), one line per run",
+                      fontsize=8)
+    axes[0].legend(fontsize=6)
     fig.tight_layout()
-    path = root / "proxy_vs_kl.png"
+    return _save(fig, root / "proxy_vs_kl.png")
+
+
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
     plt.close(fig)
@@ -190,30 +344,50 @@ def plot_proxy_against_kl(points: dict, root: Path) -> Path | None:
 
 # ---- non-transitivity -----------------------------------------------------------------------
 
-def cyclic_triples(scores: np.ndarray) -> int:
-    """Rock-paper-scissors triples of a round-robin: i beats j, j beats k, k beats i (each a
-    score above 0.5; scores[i, j] is i's score against j)."""
-    n, count = len(scores), 0
-    beats = scores > 0.5
-    for i in range(n):
-        for j in range(i + 1, n):
-            for k in range(j + 1, n):
-                if (beats[i, j] and beats[j, k] and beats[k, i]) or (
-                        beats[j, i] and beats[k, j] and beats[i, k]):
-                    count += 1
+def cyclic_triples(scores: np.ndarray):
+    """Rock-paper-scissors triples of a round-robin (or of a stack of them, [..., k, k]): i
+    beats j, j beats k and k beats i, each a score above 0.5 (scores[i, j]: i's against j)."""
+    beats = np.asarray(scores) > 0.5
+    count = 0
+    for i, j, k in itertools.combinations(range(beats.shape[-1]), 3):
+        count = count + ((beats[..., i, j] & beats[..., j, k] & beats[..., k, i])
+                         | (beats[..., j, i] & beats[..., k, j] & beats[..., i, k]))
     return count
 
 
-def cyclic_share(scores: np.ndarray) -> float:
-    """The cyclic part of a round-robin's logit matrix Y (HodgeRank, Balduzzi et al. 2018):
-    ||Y - (s_i - s_j)||^2 / ||Y||^2 with s the row means of Y; 0 for a transitive ranking."""
-    p = np.clip(scores, 0.02, 0.98)
+def _logits(scores: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(scores, float), 0.02, 0.98)
     y = np.log(p / (1 - p))
-    np.fill_diagonal(y, 0.0)
-    s = y.mean(axis=1)
-    residual = y - (s[:, None] - s[None, :])
-    total = float((y ** 2).sum())
-    return float((residual ** 2).sum() / total) if total > 0 else 0.0
+    y[..., np.arange(y.shape[-1]), np.arange(y.shape[-1])] = 0.0
+    return y
+
+
+def cyclic_share(scores: np.ndarray):
+    """The cyclic part of a round-robin's logit matrix Y (HodgeRank, Balduzzi et al. 2018):
+    ||Y - (s_i - s_j)||^2 / ||Y||^2 with s the row means of Y; 0 when the logit margins add up
+    (a beats c by a-over-b plus b-over-c). Also [..., k, k] stacks."""
+    y = _logits(scores)
+    s = y.mean(axis=-1)
+    residual = y - (s[..., :, None] - s[..., None, :])
+    total = (y ** 2).sum(axis=(-2, -1))
+    return np.divide((residual ** 2).sum(axis=(-2, -1)), total,
+                     out=np.zeros_like(total), where=total > 0)
+
+
+def transitive_expectation(scores: np.ndarray, trials: int, draws: int = 2000,
+                           seed: int = 0) -> tuple[float, float]:
+    """(cyclic share, cyclic triples) that round-robins of `trials` independent trials a pair
+    give on average when the generations are transitive: drawn from the additive model that
+    fits scores (P_ij = logistic(s_i - s_j), s the row means of the logits): the level that
+    sampling noise alone reaches."""
+    s = _logits(scores).mean(axis=-1)
+    k = len(s)
+    rng = np.random.default_rng(seed)
+    drawn = np.full((draws, k, k), 0.5)
+    for i, j in itertools.combinations(range(k), 2):
+        won = rng.binomial(trials, 1 / (1 + np.exp(s[j] - s[i])), draws) / trials
+        drawn[:, i, j], drawn[:, j, i] = won, 1 - won
+    return float(cyclic_share(drawn).mean()), float(cyclic_triples(drawn).mean())
 
 
 def round_robin(experiment, run_dir: Path, seed: int) -> tuple[list[int], np.ndarray] | None:
@@ -241,31 +415,48 @@ def round_robin(experiment, run_dir: Path, seed: int) -> tuple[list[int], np.nda
     return chosen, scores
 
 
+def transitivity_of(experiment, root: Path, points: dict) -> tuple[dict, list[list]]:
+    """arm -> [per run: triples, share and what a transitive set gives], and round_robin.csv's
+    rows. The players are deterministic, so each pair of games (one random opening, both
+    colours) is one independent trial of the noise model."""
+    out, rows = {}, []
+    pairs = experiment.round_robin_games // 2
+    for arm, runs in points.items():
+        for seed in runs:
+            found = round_robin(experiment, experiment.run_dir(root, arm, seed), seed)
+            if found is None:
+                continue
+            chosen, scores = found
+            share, triples = float(cyclic_share(scores)), int(cyclic_triples(scores))
+            null_share, null_triples = transitive_expectation(scores, pairs)
+            out.setdefault(arm, []).append(
+                {"triples": triples, "share": share, "null_share": null_share,
+                 "null_triples": null_triples, "excess": share - null_share,
+                 "k": len(chosen)})
+            rows.append([arm, seed, " ".join(map(str, chosen)), triples, f"{null_triples:.2f}",
+                         f"{share:.4f}", f"{null_share:.4f}",
+                         ";".join(" ".join(f"{v:.4f}" for v in row) for row in scores)])
+    return out, rows
+
+
 # ---- the report -----------------------------------------------------------------------------
 
 def _fmt(row) -> str:
     f = ".1f" if abs(row["mean"]) >= 10 else ".3f"  # Elo and lengths: no false precision
     return (f"| {row['arm']} | {row['runs']} | {row['mean']:{f}} | {row['iqm']:{f}} | "
-            f"[{row['low']:{f}}, {row['high']:{f}}] |")
+            f"{_ci(row['low'], row['high'], f)} |")
 
 
-def _table(points, metric, axis, title) -> list[str]:
-    rows = summary_rows(points, metric, axis)
+def _table(points, metric, axis, title, note: str = "") -> list[str]:
+    rows, missing = summary_rows(points, metric, axis)
     if not rows:
         return []
-    at = f" at {rows[0]['at']:,.0f} {dict(AXES)[axis]}" if axis else " at the end of each run"
-    return [f"**{title}**{at}", "", "| arm | runs | mean | IQM | 95% CI of the mean |",
-            "| --- | --- | --- | --- | --- |", *[_fmt(r) for r in rows], ""]
-
-
-def _spearman_share(points, arm, metric) -> tuple[int, int, float]:
-    """(runs whose metric falls over the generations (Spearman rho < 0), runs, median rho)."""
-    rhos = []
-    for recs in points.get(arm, {}).values():
-        ys = [r[metric] for r in recs if metric in r]
-        if len(ys) >= 3 and np.ptp(ys) > 0:
-            rhos.append(stats.spearmanr(np.arange(len(ys)), ys).statistic)
-    return sum(r < 0 for r in rhos), len(rhos), float(np.median(rhos)) if rhos else math.nan
+    at = (f" at {rows[0]['at']:,.0f} {dict(AXES)[axis]} (the most every run reached)" if axis
+          else " at the end of each run")
+    return [f"**{title}**{at}", "", *([note, ""] if note else []),
+            "| arm | runs | mean | IQM | 95% CI of the mean |",
+            "| --- | --- | --- | --- | --- |", *[_fmt(r) for r in rows],
+            *(["", f"Not measured there: {', '.join(missing)}."] if missing else []), ""]
 
 
 def _arms_of(experiment, kind: str) -> list[str]:
@@ -273,79 +464,231 @@ def _arms_of(experiment, kind: str) -> list[str]:
             if experiment.config(a, experiment.seeds[0]).learner.kind == kind]
 
 
-def predictions(experiment, points, transitivity) -> list[str]:
-    """The literature's predictions (../shared/research/literature.md, section 6) against the
-    data: each with the numbers and a verdict from the intervals."""
-    lines = ["## The literature's predictions against these data", ""]
+def _line(text: str, verdict_text: str) -> str:
+    return f"- {text}: **{verdict_text}**."
 
-    def final(arm, metric):
-        rows = [r for r in summary_rows(points, metric, None) if r["arm"] == arm]
-        return rows[0] if rows else None
 
-    for arm in _arms_of(experiment, "no_critic"):
+def _no_critic_lines(experiment, points) -> list[str]:
+    """no_critic's entropy and opening diversity fall; an accumulating replay keeps them."""
+    arms = [a for a in _arms_of(experiment, "no_critic") if a in points]
+    window = {a: experiment.config(a, experiment.seeds[0]).replay.window_max for a in arms}
+    widest = max(window.values(), default=0)
+    accumulating = [a for a in arms if window[a] == widest and len(set(window.values())) > 1]
+    lines = []
+    for arm in arms:
         for metric in ("policy_entropy_probe", "distinct_openings", "rare_opening_share"):
-            falls, runs, rho = _spearman_share(points, arm, metric)
-            if runs:
-                lines.append(f"- {arm}: {metric} falls over the generations in {falls} of "
-                             f"{runs} runs (median Spearman rho {rho:+.2f}): "
-                             f"{'supported' if falls > runs / 2 else 'not supported'}.")
+            text, low, high, runs = estimate(trends(points, arm, metric), signed=True)
+            if not runs:
+                continue
+            if arm in accumulating:
+                lines.append(f"- {arm} (replay of {window[arm]:,} positions: accumulates): "
+                             f"{metric}'s Spearman rho over the generations {text}.")
+            else:
+                lines.append(_line(f"{arm} (replay of {window[arm]:,} positions): {metric} "
+                                   f"falls over the generations? Spearman rho {text}, "
+                                   "predicted < 0", verdict(low, high, runs, -1)))
+    for acc in accumulating:
+        for arm in (a for a in arms if a not in accumulating):
+            for metric in ("policy_entropy_probe", "distinct_openings"):
+                at = equal_point(points, "evaluations_total", metric)
+                text, low, high, runs = estimate(
+                    values_at(points, acc, metric, "evaluations_total", at),
+                    values_at(points, arm, metric, "evaluations_total", at),
+                    statistic=difference, signed=True)
+                lines.append(_line(f"{acc} keeps {metric} above {arm}'s: difference at "
+                                   f"{at:,.0f} evaluations {text}, predicted > 0",
+                                   verdict(low, high, runs, +1)))
+    return lines
+
+
+def _clean_controls(experiment) -> list[str]:
+    """Arms whose value labels are the exact results and whose search is blind to them, as
+    noisy_critic's is: noisy_critic at p = 0."""
+    from engine.learners import blind_search
+
+    out = []
+    for arm in experiment.arms:
+        config = experiment.config(arm, experiment.seeds[0])
+        kind = config.learner.kind
+        if blind_search(config) and (kind == "alphazero" or (
+                kind == "noisy_critic" and config.learner.flip_probability == 0)):
+            out.append(arm)
+    return out
+
+
+def _noisy_lines(experiment, points) -> list[str]:
+    """noisy_critic's calibration slope is about 1 - 2p: as a ratio to a clean arm's."""
+    controls = [a for a in _clean_controls(experiment) if a in points]
+    alphazero = [a for a in _arms_of(experiment, "alphazero") if a in points
+                 and a not in controls]
+    lines = []
     for arm in _arms_of(experiment, "noisy_critic"):
         p = experiment.config(arm, experiment.seeds[0]).learner.flip_probability
-        row = final(arm, "calibration_slope")
-        if row:
-            inside = row["low"] <= 1 - 2 * p <= row["high"]
-            lines.append(f"- {arm} (p = {p}): final calibration slope {row['mean']:.3f} "
-                         f"[{row['low']:.3f}, {row['high']:.3f}] against 1 - 2p = {1 - 2 * p:.2f}"
-                         f": {'supported' if inside else 'refuted'} (interval "
-                         f"{'contains' if inside else 'excludes'} it).")
-    for arm in _arms_of(experiment, "proxy_critic"):
-        peaks, rises, runs = 0, 0, 0
-        for recs in points.get(arm, {}).values():
-            strength = [r["strength"] for r in recs if "strength" in r]
-            proxy = [r["proxy_score"] for r in recs if "proxy_score" in r]
-            if len(strength) < 3 or len(proxy) < 3:
-                continue
-            runs += 1
-            top = int(np.argmax(strength))
-            peaks += 0 < top < len(strength) - 1 and strength[-1] < strength[top] - 0.01
-            rises += stats.spearmanr(np.arange(len(proxy)), proxy).statistic > 0
-        if runs:
-            lines.append(f"- {arm}: the proxy's score rises over the generations in {rises} of "
-                         f"{runs} runs; true strength peaks before the end and falls (by > 1 "
-                         f"point) in {peaks} of {runs}: "
-                         f"{'supported' if rises > runs / 2 and peaks > runs / 2 else 'not supported'}.")
-    alphazero, no_critic = _arms_of(experiment, "alphazero"), _arms_of(experiment, "no_critic")
-    for star in _arms_of(experiment, "star"):
-        s = final(star, "strength")
-        a = final(alphazero[0], "strength") if alphazero else None
-        n = final(no_critic[0], "strength") if no_critic else None
-        if s and a and n:
-            below = s["high"] < a["low"]
-            above = s["low"] > n["high"]
-            lines.append(f"- {star}: final strength {s['mean']:.3f} [{s['low']:.3f}, "
-                         f"{s['high']:.3f}] against {alphazero[0]} {a['mean']:.3f} and "
-                         f"{no_critic[0]} {n['mean']:.3f} at equal evaluations: below alphazero "
-                         f"{'yes' if below else 'not shown'}, above no_critic "
-                         f"{'yes' if above else 'not shown'} (intervals).")
-        falls, runs, rho = _spearman_share(points, star, "distinct_openings")
-        if runs:
-            others = {a2: _spearman_share(points, a2, "distinct_openings")[2]
-                      for a2 in points if a2 != star}
-            fastest = all(rho <= r for r in others.values() if not math.isnan(r))
-            lines.append(f"- {star}: opening diversity's median Spearman rho {rho:+.2f} "
-                         f"(others: {', '.join(f'{k} {v:+.2f}' for k, v in others.items())}): "
-                         f"loses diversity fastest {'yes' if fastest else 'no'}.")
-    if transitivity:
-        shares = {arm: np.mean([t["cyclic_share"] for t in ts]) for arm, ts in transitivity.items()}
-        lines.append("- cyclic share of the generations' round-robin (0 = transitive): "
-                     + ", ".join(f"{arm} {v:.3f}" for arm, v in shares.items())
-                     + (f"; alphazero below no_critic and proxy_critic: "
-                        + ("supported" if alphazero and all(
-                            shares.get(alphazero[0], 1) < shares.get(x, -1)
-                            for x in _arms_of(experiment, "no_critic")
-                            + _arms_of(experiment, "proxy_critic")) else "not supported")))
-    lines.append("")
+        if arm not in points or p == 0:
+            continue
+        slope = end_values(points, arm, "calibration_slope")
+        text, *_ = estimate(slope)
+        parts = [f"{arm} (p = {p}): calibration slope at the end of each run {text}"]
+        verdicts = []
+        for ref in controls + alphazero:
+            how = ("its search as blind, its labels exact: p = 0" if ref in controls
+                   else "its search sees the results: not matched")
+            ref_text, *_ = estimate(end_values(points, ref, "calibration_slope"))
+            r_text, low, high, runs = estimate(slope, end_values(points, ref,
+                                                                 "calibration_slope"),
+                                               statistic=ratio)
+            parts.append(f"{ref} ({how}) {ref_text}, ratio {r_text}")
+            if ref in controls:
+                verdicts.append(verdict(low, high, runs, value=1 - 2 * p))
+                spread = [np.array([prediction_spread(recs[-1].get("reliability", []))
+                                    for recs in points[a].values()]) for a in (arm, ref)]
+                s_text, *_ = estimate(*spread, statistic=ratio)
+                parts.append(f"the spread (sd) of its predictions over {ref}'s {s_text}")
+        judged = (f"against 1 - 2p = {1 - 2 * p:.2f} on the ratio to "
+                  f"{', '.join(controls)}" if controls else
+                  "no arm with exact labels and a blind search to compare with")
+        lines.append(_line("; ".join(parts) + f"; {judged}", combined(verdicts)))
     return lines
+
+
+def _proxy_lines(experiment, points) -> list[str]:
+    """The proxy's score keeps rising while true strength peaks and falls: over the second
+    half of each run, the proxy's trend above 0 and strength's below."""
+    lines = []
+    for arm in (a for a in _arms_of(experiment, "proxy_critic") if a in points):
+        p_text, p_low, p_high, p_runs = estimate(trends(points, arm, "proxy_score", True),
+                                                 signed=True)
+        s_text, s_low, s_high, s_runs = estimate(trends(points, arm, "strength", True),
+                                                 signed=True)
+        both = [verdict(p_low, p_high, p_runs, +1), verdict(s_low, s_high, s_runs, -1)]
+        lines.append(_line(f"{arm}: over the second half of each run, Spearman rho of the "
+                           f"proxy's score over the generations {p_text} (predicted > 0: "
+                           f"{both[0]}), of true strength {s_text} (predicted < 0: {both[1]})",
+                           combined(both)))
+    return lines
+
+
+def _star_lines(experiment, points) -> list[str]:
+    """star ends below alphazero and above no_critic at equal compute, and loses diversity
+    fastest."""
+    stars = [a for a in _arms_of(experiment, "star") if a in points]
+    alphazero = [a for a in _arms_of(experiment, "alphazero") if a in points
+                 and a not in _clean_controls(experiment)]
+    no_critic = [a for a in _arms_of(experiment, "no_critic") if a in points][:1]
+    axis, lines = "evaluations_total", []
+    at = equal_point(points, axis, "strength")
+    entropy_at = equal_point(points, axis, "policy_entropy_probe")
+
+    def strength(arm):
+        return values_at(points, arm, "strength", axis, at)
+
+    def entropy_fall(arm):
+        return (np.array([next((r["policy_entropy_probe"] for r in recs
+                                if "policy_entropy_probe" in r), math.nan)
+                          for recs in points[arm].values()])
+                - values_at(points, arm, "policy_entropy_probe", axis, entropy_at))
+
+    for star in stars:
+        parts, verdicts = [f"{star}: strength at {at:,.0f} evaluations "
+                           f"{estimate(strength(star))[0]}"], []
+        for other, side in [(a, -1) for a in alphazero] + [(a, +1) for a in no_critic]:
+            text, low, high, runs = estimate(strength(star), strength(other),
+                                             statistic=difference, signed=True)
+            verdicts.append(verdict(low, high, runs, side))
+            parts.append(f"minus {other}'s {text} (predicted {'<' if side < 0 else '>'} 0: "
+                         f"{verdicts[-1]})")
+        lines.append(_line(", ".join(parts), combined(verdicts)))
+        parts, verdicts = [f"{star}: fall of policy entropy on the probe positions (the same "
+                           "for every arm, unlike the openings of generations of different "
+                           f"sizes) from the first generation to {entropy_at:,.0f} evaluations "
+                           f"{estimate(entropy_fall(star))[0]}"], []
+        for other in (a for a in points if a not in stars):
+            text, low, high, runs = estimate(entropy_fall(star), entropy_fall(other),
+                                             statistic=difference, signed=True)
+            verdicts.append(verdict(low, high, runs, +1))
+            parts.append(f"minus {other}'s {text}")
+        lines.append(_line(", ".join(parts) + " (predicted > 0 against every arm but STaR's; "
+                           "loses diversity fastest)", combined(verdicts)))
+    return lines
+
+
+def _transitivity_lines(experiment, transitivity) -> list[str]:
+    """alphazero's generations are near-transitive; no_critic's and proxy_critic's less so:
+    on the cyclic share above what sampling noise gives a transitive set."""
+    alphazero = [a for a in _arms_of(experiment, "alphazero") if a in transitivity
+                 and a not in _clean_controls(experiment)][:1]
+    others = [a for kind in ("no_critic", "proxy_critic") for a in _arms_of(experiment, kind)
+              if a in transitivity]
+    if not alphazero or not others:
+        return []
+    excess = {a: [t["excess"] for t in ts] for a, ts in transitivity.items()}
+    parts, verdicts = [f"cyclic share above a transitive set's: {alphazero[0]} "
+                       f"{estimate(excess[alphazero[0]], signed=True)[0]}"], []
+    for arm in others:
+        text, low, high, runs = estimate(excess[arm], excess[alphazero[0]],
+                                         statistic=difference, signed=True)
+        verdicts.append(verdict(low, high, runs, +1))
+        parts.append(f"{arm} minus it {text} ({verdicts[-1]})")
+    return [_line(", ".join(parts) + " (predicted > 0)", combined(verdicts))]
+
+
+def predictions(experiment, points, transitivity) -> list[str]:
+    """The literature's predictions (../shared/research/literature.md, section 6) against the
+    data, each with the numbers it rests on and a verdict by the one rule."""
+    return ["## The literature's predictions against these data", "", VERDICTS, "",
+            *_no_critic_lines(experiment, points), *_noisy_lines(experiment, points),
+            *_proxy_lines(experiment, points), *_star_lines(experiment, points),
+            *_transitivity_lines(experiment, transitivity), ""]
+
+
+def _notes(experiment, points) -> dict:
+    """metric -> what to know before comparing arms on it."""
+    per_gen = games_per_generation(points)
+    sizes = {arm: g[-1] for arm, g in per_gen.items() if g}
+    notes = {"calibration_slope": (
+        "Least-squares slope of the value head's prediction (the mover's view) on the exact "
+        "result (solver, -1/0/1) of the probe's unfinished positions: never on the training "
+        "labels. A head trained on results flipped with probability p learns 1 - 2p times "
+        "what a clean head learns on the same games, so the prediction is judged on the "
+        "ratio to an arm with exact labels and the same search (below); a head that predicts "
+        "0 everywhere (no_critic's) has slope 0."),
+        "kl_from_start": "Measured from generation 0's network (the untrained start from "
+                         "scratch; a warm start's checkpoint otherwise).",
+        "proxy_score": "Each arm's proxy: the game's feature proxy, except a reward_model "
+                       "proxy arm's own frozen network: not one scale across arms."}
+    if len(set(sizes.values())) > 1:
+        text = ("Shares of one generation's games: the more games a generation plays, the "
+                "more of them repeat an opening, whatever the policy. Games a generation: "
+                + ", ".join(f"{a} {n:,}" for a, n in sizes.items())
+                + ". Compare arms that play the same number only.")
+        notes.update({m: text for m in OPENING_METRICS})
+    return notes
+
+
+def _transitivity_table(transitivity) -> list[str]:
+    lines = ["## Non-transitivity (round-robin of saved generations)", "",
+             "Each run's k saved generations (evenly spaced) play each other: raw policies, "
+             "random openings, both colours. *Cyclic triples*: rock-paper-scissors triples "
+             "(i beats j, j beats k, k beats i, each a score above 0.5) among the C(k, 3). "
+             "*Cyclic share*: HodgeRank's (Balduzzi et al. 2018) ||Y - (s_i - s_j)||² / ||Y||² "
+             "of the logit matrix Y; it counts any margins that do not add up, so it is above "
+             "0 without a single cycle (a strict order of 5 generations with every game won: "
+             "0.20) and from the sampling noise of a few games a pair. *If transitive*: the "
+             "mean of each measure over 2,000 round-robins drawn from the additive model "
+             "fitted to the run's own scores (each pair of games one trial): what noise alone "
+             "gives. *Excess*: cyclic share minus it.", "",
+             "| arm | runs | k | cyclic triples | if transitive | cyclic share | "
+             "if transitive | excess share (95% CI) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for arm, ts in transitivity.items():
+        excess = [t["excess"] for t in ts]
+        lines.append(f"| {arm} | {len(ts)} | {ts[0]['k']} | "
+                     f"{np.mean([t['triples'] for t in ts]):.2f} | "
+                     f"{np.mean([t['null_triples'] for t in ts]):.2f} | "
+                     f"{np.mean([t['share'] for t in ts]):.3f} | "
+                     f"{np.mean([t['null_share'] for t in ts]):.3f} | "
+                     f"{np.mean(excess):+.3f} {_ci(*interval(excess))} |")
+    return lines + [""]
 
 
 def write_report(experiment, root: Path, quiet: bool = False) -> Path:
@@ -357,32 +700,24 @@ def write_report(experiment, root: Path, quiet: bool = False) -> Path:
     plot_curves(points, root, CURVES, "evaluations_total", "curves_by_evaluations.png")
     plot_curves(points, root, CURVES[:1], "games_total", "strength_by_games.png")
     plot_curves(points, root, CURVES[:1], "train_steps_total", "strength_by_steps.png")
-    plot_proxy_against_kl(points, root)
-    transitivity, rr_rows = {}, []
-    for arm, runs in points.items():
-        for seed in runs:
-            found = round_robin(experiment, experiment.run_dir(root, arm, seed), seed)
-            if found is None:
-                continue
-            chosen, scores = found
-            transitivity.setdefault(arm, []).append(
-                {"cyclic_share": cyclic_share(scores), "triples": cyclic_triples(scores)})
-            rr_rows.append([arm, seed, " ".join(map(str, chosen)),
-                            transitivity[arm][-1]["triples"],
-                            f"{transitivity[arm][-1]['cyclic_share']:.4f}"])
+    proxies = {a: (experiment.config(a, experiment.seeds[0]).learner.proxy
+                   if a in _arms_of(experiment, "proxy_critic") else "feature")
+               for a in points}
+    plot_proxy_against_kl(points, root, proxies)
+    transitivity, rr_rows = transitivity_of(experiment, root, points)
     buf = io.StringIO()
-    csv.writer(buf).writerows([["arm", "seed", "generations", "cyclic_triples", "cyclic_share"],
-                               *rr_rows])
+    csv.writer(buf).writerows([["arm", "seed", "generations", "cyclic_triples",
+                                "transitive_triples", "cyclic_share", "transitive_share",
+                                "scores"], *rr_rows])
     atomic_write(root / "round_robin.csv", buf.getvalue().encode())
+    notes = _notes(experiment, points)
     lines = [f"# Experiment report: {experiment.game}", "",
              f"Arms: {', '.join(experiment.arms)}; seeds: "
              f"{', '.join(map(str, experiment.seeds))}; budget: {experiment.evaluations:,} "
              "self-play network evaluations per run. Runs reported (those that have spent "
              "their budget): "
              + ", ".join(f"{arm} {len(runs)}" for arm, runs in points.items()) + ".", "",
-             "Intervals: 95% percentile bootstrap of the mean over seeds (10,000 resamples); "
-             "IQM: interquartile mean (Agarwal et al. 2021). With one game, the stratified "
-             "bootstrap is a bootstrap over seeds.", "",
+             RULE, "",
              "## Strength (optimal-move rate of the raw policy on the probe positions)", ""]
     lines += _table(points, "strength", None, "Final strength")
     lines += _table(points, "strength", "evaluations_total", "Strength at equal compute")
@@ -399,26 +734,20 @@ def write_report(experiment, root: Path, quiet: bool = False) -> Path:
         lines += _table(points, f"elo_{anchor}", None, f"Elo against the anchor {anchor}")
     lines += ["## Collapse, diversity and calibration (end of each run)", ""]
     for metric, label in CURVES[1:]:
-        lines += _table(points, metric, None, label)
-    spend = summary_rows(points, "evaluations_total", None)
-    lines += ["## Spend", "", "| arm | evaluations (mean) | games (mean) | gradient steps (mean) |",
-              "| --- | --- | --- | --- |"]
-    for row in spend:
-        games_row = next(r for r in summary_rows(points, "games_total", None)
-                         if r["arm"] == row["arm"])
-        steps_row = next(r for r in summary_rows(points, "train_steps_total", None)
-                         if r["arm"] == row["arm"])
-        lines.append(f"| {row['arm']} | {row['mean']:,.0f} | {games_row['mean']:,.0f} | "
-                     f"{steps_row['mean']:,.0f} |")
-    lines += ["", "## Non-transitivity (round-robin of saved generations)", "",
-              "| arm | runs | cyclic triples (mean) | cyclic share (mean) |",
-              "| --- | --- | --- | --- |"]
-    for arm, ts in transitivity.items():
-        lines.append(f"| {arm} | {len(ts)} | {np.mean([t['triples'] for t in ts]):.2f} | "
-                     f"{np.mean([t['cyclic_share'] for t in ts]):.3f} |")
-    lines += ["", *predictions(experiment, points, transitivity),
-              "Files: points.csv (every generation of every run), round_robin.csv, "
-              "curves_by_evaluations.png, strength_by_games.png, strength_by_steps.png"
+        lines += _table(points, metric, None, label, notes.get(metric, ""))
+    lines += ["## Spend", "", "| arm | evaluations (mean) | games (mean) | games a generation "
+              "| gradient steps (mean) |", "| --- | --- | --- | --- | --- |"]
+    per_gen = games_per_generation(points)
+    for arm in points:
+        spend = [np.mean(end_values(points, arm, k)) for k in
+                 ("evaluations_total", "games_total", "train_steps_total")]
+        lines.append(f"| {arm} | {spend[0]:,.0f} | {spend[1]:,.0f} | "
+                     f"{', '.join(f'{g:,}' for g in per_gen[arm])} | {spend[2]:,.0f} |")
+    lines += ["", *_transitivity_table(transitivity), *predictions(experiment, points,
+                                                                   transitivity),
+              "Files: points.csv (every generation of every run), round_robin.csv (with each "
+              "run's score matrix), curves_by_evaluations.png, strength_by_games.png, "
+              "strength_by_steps.png"
               + (", proxy_vs_kl.png" if (root / "proxy_vs_kl.png").exists() else "") + ".", ""]
     path = root / "report.md"
     atomic_write(path, "\n".join(lines).encode())

@@ -3,7 +3,7 @@ gating."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from tqdm import tqdm
@@ -15,10 +15,21 @@ CONFIDENCE = 0.95  # of every interval printed or stored
 
 
 @dataclass
+class ArenaGame:
+    """One finished match game: its moves from the initial position (the random opening's
+    first), where it ended, and the side `first` played (0: the first player)."""
+
+    moves: list[int]
+    final_state: np.ndarray
+    first_side: int
+
+
+@dataclass
 class MatchResult:
     wins: int = 0
     draws: int = 0
     losses: int = 0
+    played: list[ArenaGame] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def games(self) -> int:
@@ -46,6 +57,7 @@ class MatchResult:
         self.wins += other.wins
         self.draws += other.draws
         self.losses += other.losses
+        self.played += other.played
 
     def describe(self) -> str:
         if self.games == 0:
@@ -126,16 +138,31 @@ def next_rung(rungs: list[int], last: dict[int, float]) -> int:
     return rungs[i]
 
 
+def choose(player, states: np.ndarray, histories: list[list[int]]) -> np.ndarray:
+    """A player's moves in states [n, S]; a player that keeps its own board (a GTP engine:
+    `takes_history`) is also given each game's moves from the initial position."""
+    if getattr(player, "takes_history", False):
+        return player.choose(states, histories)
+    return player.choose(states)
+
+
 def play_pairs(game: Game, first, second, pairs: int, opening_moves: int,
                seed: int, progress: bool = False) -> MatchResult:
-    """2 * pairs games: each random opening is played twice, with the colours swapped.
-    progress: a bar of finished games on a terminal."""
+    """2 * pairs games: each random opening is played twice, with the colours swapped; the
+    result keeps every game (`played`). progress: a bar of finished games on a terminal."""
     rng = np.random.default_rng(seed)
     states = game.new_states(pairs)
+    openings = [[] for _ in range(pairs)]
     for _ in range(opening_moves):  # random legal openings, never ending the game
         masks = game.legal_masks(states)
-        game.play(states, (rng.random(masks.shape) * masks).argmax(axis=1))
-        states = states[game.outcomes(states) == ONGOING]
+        actions = (rng.random(masks.shape) * masks).argmax(axis=1)
+        game.play(states, actions)
+        going = game.outcomes(states) == ONGOING
+        for moves, action in zip(openings, actions):
+            moves.append(int(action))
+        openings = [moves for moves, on in zip(openings, going) if on]
+        states = states[going]
+    histories = [list(moves) for moves in openings + openings]
     states = np.concatenate([states, states])
     first_plays = np.concatenate([np.zeros(len(states) // 2, np.int8),
                                   np.ones(len(states) // 2, np.int8)])  # who `first` is
@@ -150,8 +177,10 @@ def play_pairs(game: Game, first, second, pairs: int, opening_moves: int,
                              (second, movers != (start_mover ^ first_plays))):
             rows = np.flatnonzero(live & turn)
             if len(rows):
-                actions[rows] = player.choose(states[rows])
+                actions[rows] = choose(player, states[rows], [histories[r] for r in rows])
         rows = np.flatnonzero(live)
+        for r in rows:
+            histories[r].append(int(actions[r]))
         sub = states[rows]
         game.play(sub, actions[rows])
         states[rows] = sub
@@ -161,8 +190,10 @@ def play_pairs(game: Game, first, second, pairs: int, opening_moves: int,
     # outcome is for the player to move; `first` is to move when movers == start ^ first_plays
     first_to_move = game.to_play(states) == (start_mover ^ first_plays)
     first_result = np.where(first_to_move, outcomes, -outcomes)
+    played = [ArenaGame(moves, state, int(side)) for moves, state, side
+              in zip(histories, states, start_mover ^ first_plays)]
     return MatchResult(int((first_result == 1).sum()), int((first_result == 0).sum()),
-                       int((first_result == -1).sum()))
+                       int((first_result == -1).sum()), played)
 
 
 def sprt_llr(result: MatchResult, elo0: float, elo1: float) -> float:

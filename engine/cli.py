@@ -18,6 +18,7 @@ import games
 from engine import bench
 from engine.extras import require
 from engine.export import add_export
+from engine.gtp import add_gtp
 from engine.serve import add_serve
 from games.check import check_game
 from engine.play import PLAYERS
@@ -678,7 +679,7 @@ def run_experiment_command(args) -> int:
 
 COMMANDS = [add_train, add_status, add_config, add_bestmove, add_play, add_evaluate, add_strength,
             add_curve, add_experiment, add_show, add_check_game, add_bench, add_export,
-            add_serve]
+            add_serve, add_gtp]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -145,6 +145,7 @@ DOMAINS = {
     "pipeline.ray_address": Domain(pattern=r"([\w.\-]{1,253}:\d{1,5})?",
                                    label="HOST:PORT, or empty (a local cluster)"),
     "pipeline.ray_actor_cpus": span(0, 1024, open_lo=True), "pipeline.ray_actor_gpus": span(0, 64),
+    "pipeline.sgf_games": span(0, 10_000_000),
 }
 # the learner options that belong to one learner each; the others (kind, search_critic, ...)
 # are every learner's. Setting an option of another learner than `kind` is a ConfigError.
@@ -318,6 +319,9 @@ class PipelineConfig(Checked):
     ray_address: str = ""  # ray: the cluster's head as HOST:PORT (empty: start a local cluster)
     ray_actor_cpus: float = 1.0  # ray: CPUs each self-play actor holds (its torch threads)
     ray_actor_gpus: float = 0.0  # ray: GPUs each actor holds (> 0: its network runs there)
+    # self-play games of each generation written as SGF files, sgf/gen_NNNN/game_NNN.sgf, for
+    # games whose moves are board points (Go, Gomoku; no file for the others); 0: none
+    sgf_games: int = 2
 
 
 @dataclass(frozen=True)
@@ -340,12 +344,12 @@ class Config:
 
 
 SECTIONS = {f.name: f.default_factory for f in dataclasses.fields(Config) if f.name != "game"}
-# settings that may change when a run is resumed: budgets, speed and the rating's ladder, not
-# what is learned
+# settings that may change when a run is resumed: budgets, speed, the rating's ladder and the
+# SGF sample, not what is learned
 RESUMABLE = {"pipeline.generations", "pipeline.minutes", "pipeline.evaluations",
              "pipeline.threads", "pipeline.precision", "pipeline.layout", "pipeline.workers",
              "pipeline.device", "pipeline.backend", "pipeline.ray_address",
-             "pipeline.ray_actor_cpus", "pipeline.ray_actor_gpus",
+             "pipeline.ray_actor_cpus", "pipeline.ray_actor_gpus", "pipeline.sgf_games",
              "arena.ladder_rungs", "arena.ladder_factor"}
 
 

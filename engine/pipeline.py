@@ -11,6 +11,8 @@ Run directory:
                        trainer.ema_decay, the moving average of the trained weights)
     replay/            shard_NNNNNN.npz, the replay window
     metrics.jsonl      one JSON record per generation; tb/: TensorBoard logs
+    sgf/               gen_NNNN/game_NNN.sgf: pipeline.sgf_games self-play games of each
+                       generation, for games with an SGF form (Go, Gomoku)
     lock               held by the one `train` process that writes here
 """
 from __future__ import annotations
@@ -198,6 +200,7 @@ class Pipeline:
         records, sp, evaluations = loop.selfplay.play(
             _to_cpu(loop.best_net.state_dict()), cfg.selfplay.games_per_generation,
             seed=int(rng.integers(2**31)))
+        self._write_sgf(gen, records)
         trajectories, learner_stats = loop.learner.label(records, rng)
         loop.replay.add(trajectories)
         state.replay_shards = loop.replay.next_shard
@@ -268,6 +271,20 @@ class Pipeline:
                  f" [{result.describe()}]"
                  + (f"; {describe_ratings(state.elo, cfg.arena, state.rated_generation)}"
                     if state.elo else ""))
+
+    def _write_sgf(self, generation: int, records) -> None:
+        """The first pipeline.sgf_games self-play games of a generation as SGF files, for a
+        game with an SGF form (engine/sgf.py); none for another."""
+        from engine import sgf
+
+        try:
+            sgf.board(self.game)
+        except sgf.SgfError:
+            return
+        folder = self.run_dir / "sgf" / f"gen_{generation:04d}"
+        for i, record in enumerate(records[:self.config.pipeline.sgf_games]):
+            sgf.save(self.game, sgf.selfplay_record(self.game, record, generation),
+                     folder / f"game_{i:03d}.sgf")
 
     def _probe(self, start_net):
         """(the game's fixed probe positions, the start network's policy on them: the policy

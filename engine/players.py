@@ -121,8 +121,9 @@ def _count(text: str) -> int | None:
 
 
 def parse_player(game: Game, spec: str, seed: int = 0):
-    """A player from text: 'random', 'mcts:SIMS' (pure MCTS) or 'net:CHECKPOINT[:SIMS]'
-    (CHECKPOINT may be 'builtin'; SIMS 0 = raw policy, default: the checkpoint's own)."""
+    """A player from text: 'random', 'mcts:SIMS' (pure MCTS), 'net:CHECKPOINT[:SIMS]'
+    (CHECKPOINT may be 'builtin'; SIMS 0 = raw policy, default: the checkpoint's own) or, for
+    Go, 'gnugo:LEVEL' (GNU Go over GTP: engine/gnugo.py)."""
     from engine.config import excerpt
 
     kind, _, rest = spec.partition(":")
@@ -136,5 +137,9 @@ def parse_player(game: Game, spec: str, seed: int = 0):
             return network_player(game, path, _count(sims), seed,
                                   option=f"SIMS of {excerpt(spec)}")
         return network_player(game, rest, None, seed, option=f"SIMS of {excerpt(spec)}")
-    raise ValueError(f"bad player {excerpt(spec)}: expected random, mcts:SIMS (SIMS >= 1) or "
-                     f"net:CHECKPOINT[:SIMS]")
+    if kind == "gnugo":
+        from engine.gnugo import GnuGoPlayer, parse_level
+
+        return GnuGoPlayer(game, parse_level(game, spec, rest), seed)
+    raise ValueError(f"bad player {excerpt(spec)}: expected random, mcts:SIMS (SIMS >= 1), "
+                     f"net:CHECKPOINT[:SIMS] or gnugo:LEVEL")

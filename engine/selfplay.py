@@ -25,6 +25,8 @@ class GameRecord:
     final_state: np.ndarray  # [S] int64, where the game ended
     result: float  # for the first player: 1 win, 0 draw, -1 loss (resigned: the resigner lost)
     resigned: bool = False
+    # [K] int64, the random opening's moves from the initial position to states[0]
+    opening: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def result_for(self, movers: np.ndarray) -> np.ndarray:
         """[n] float64: the game's result from each given player's view."""
@@ -84,6 +86,7 @@ class _Slot:
     moves: int = 0
     would_resign: int = -1  # the player who would have resigned, or -1
     playthrough: bool = False
+    opening: list = field(default_factory=list)  # the random moves before states[0]
 
 
 class SelfPlayStream:
@@ -101,23 +104,28 @@ class SelfPlayStream:
         # a playout cap's fast moves: fewer simulations in the same trees (never more than a
         # full search's: the trees are sized for those)
         self.fast_simulations = min(cfg.fast_simulations, search.simulations)
-        self.states = np.stack([self._opening() for _ in range(batch)])
-        self.slots = [self._new_slot() for _ in range(batch)]
+        openings = [self._opening() for _ in range(batch)]
+        self.states = np.stack([state for state, _ in openings])
+        self.slots = [self._new_slot(moves) for _, moves in openings]
         self.finished: list[tuple[GameRecord, SelfPlayStats]] = []  # not yet handed out
 
-    def _opening(self) -> np.ndarray:
-        """A new game's first position: after 0 to cfg.random_opening_moves uniformly random
-        moves (so the network also meets positions that its own play avoids)."""
-        state = self.game.new_states(1)
+    def _opening(self) -> tuple[np.ndarray, list[int]]:
+        """A new game's first position, after 0 to cfg.random_opening_moves uniformly random
+        moves (so the network also meets positions that its own play avoids), and those moves."""
+        state, moves = self.game.new_states(1), []
         for _ in range(self.rng.integers(0, self.cfg.random_opening_moves + 1)):
             if self.game.outcomes(state)[0] != ONGOING:
                 break
             legal = np.flatnonzero(self.game.legal_masks(state)[0])
-            self.game.play(state, legal[self.rng.integers(len(legal))][None])
-        return state[0] if self.game.outcomes(state)[0] == ONGOING else self.game.new_states(1)[0]
+            moves.append(int(legal[self.rng.integers(len(legal))]))
+            self.game.play(state, np.array(moves[-1:], np.int64))
+        if self.game.outcomes(state)[0] != ONGOING:
+            return self.game.new_states(1)[0], []
+        return state[0], moves
 
-    def _new_slot(self) -> _Slot:
-        return _Slot(playthrough=self.rng.random() < self.cfg.resign_playthrough)
+    def _new_slot(self, opening: list[int]) -> _Slot:
+        return _Slot(playthrough=self.rng.random() < self.cfg.resign_playthrough,
+                     opening=opening)
 
     def play(self, num_games: int, carry_over: bool = True
              ) -> tuple[list[GameRecord], SelfPlayStats]:
@@ -158,8 +166,8 @@ class SelfPlayStream:
             for b in finished_rows:
                 finished.append(_finish(game, slots[b], states[b], outcomes[b]))
                 if carry_over or started < num_games:
-                    states[b] = self._opening()
-                    slots[b] = self._new_slot()
+                    states[b], opening = self._opening()
+                    slots[b] = self._new_slot(opening)
                     started += 1
                 else:
                     active[b] = False
@@ -210,5 +218,6 @@ def _finish(game: Game, slot: _Slot, state, outcome) -> tuple[GameRecord, SelfPl
         policies=np.array(slot.policies, np.float32).reshape(-1, game.num_actions),
         values=np.array(slot.values, np.float32), proven=np.array(slot.proven, np.int8),
         full=np.array(slot.full, bool), final_state=np.array(state, np.int64),
-        result=first_player_result, resigned=outcome == ONGOING)
+        result=first_player_result, resigned=outcome == ONGOING,
+        opening=np.array(slot.opening, np.int64))
     return record, stats

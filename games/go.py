@@ -58,7 +58,7 @@ def _words(bits: int) -> tuple:
 
 
 _COLUMN_A = sum(1 << (r * SIZE) for r in range(SIZE))
-_ALL_LO, _ALL_HI = _words(2 ** PASS - 1)
+_ALL_HI = _words(2 ** PASS - 1)[1]  # the hi word's 17 points (every lo bit is a point)
 _NOT_A_LO, _NOT_A_HI = _words(2 ** PASS - 1 - _COLUMN_A)  # every point but column a's
 _NOT_J_LO, _NOT_J_HI = _words(2 ** PASS - 1 - (_COLUMN_A << (SIZE - 1)))
 _ZERO, _ONE = np.uint64(0), np.uint64(1)

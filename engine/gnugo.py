@@ -63,7 +63,7 @@ class GnuGoPlayer:
         self.game, self.name = game, f"gnugo{level}"
         argv = [binary(), "--mode", "gtp", "--level", str(level), "--boardsize", str(b.size),
                 "--komi", f"{b.komi:g}", "--chinese-rules", "--positional-superko",
-                "--never-resign", "--seed", str(seed + 1)]  # GNU Go's seed 0 is the clock's
+                "--never-resign", "--seed", str(seed % (2**31 - 1) + 1)]  # 0: the clock's
         self.client = GtpClient(argv, f"GNU Go (level {level})")
         self.held: list[int] = []  # the moves on GNU Go's board
 

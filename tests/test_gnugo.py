@@ -143,6 +143,32 @@ def test_a_ten_game_evaluate_match_against_gnugo_is_scored_alike(gnugo_binary, c
     assert (check["games"], check["agreed"]) == (10, 10), check
 
 
+def stones(state) -> dict[str, set[str]]:
+    """The vertices of each colour's stones, read from go9's board text."""
+    rows = GO.render(state).splitlines()[:-1]
+    return {colour: {f"{'abcdefghj'[c]}{row.split()[0]}" for row in rows
+                     for c, cell in enumerate(row.split()[1:]) if cell == mark}
+            for colour, mark in (("black", "X"), ("white", "O"))}
+
+
+def test_gnugo_opens_our_sgf_files_to_the_same_position(gnugo_binary, tmp_path):
+    rng, client = np.random.default_rng(7), gnugo_client(gnugo_binary, 1, 1)
+    try:
+        for number in range(3):  # random games: captures, passes, some to the move cap
+            state, moves = GO.initial(), []
+            while GO.outcome(state) == ONGOING:
+                moves.append(int(rng.choice(np.flatnonzero(GO.legal(state)))))
+                state = GO.apply(state, moves[-1])
+            path = tmp_path / f"game_{number}.sgf"
+            sgf.save(GO, sgf.Record(moves, "a", "b", sgf.result_text(GO, state)), path)
+            assert client.send(f"loadsgf {path}") == ("white" if len(moves) % 2 else "black")
+            theirs = {colour: {v.lower() for v in client.send(f"list_stones {colour}").split()}
+                      for colour in ("black", "white")}
+            assert theirs == stones(state)
+    finally:
+        client.close()
+
+
 @pytest.mark.parametrize("game, spec, problem", [
     ("go9", "gnugo:0", "bad player 'gnugo:0': GNU Go's LEVEL is an integer from 1 to 10"),
     ("go9", "gnugo:11", "bad player 'gnugo:11': GNU Go's LEVEL is an integer from 1 to 10"),

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from dataclasses import replace
 
 import games
 from engine import bench
 from engine.extras import require
+from engine.evaluate import add_evaluate
 from engine.export import add_export
 from engine.gtp import add_gtp
 from engine.serve import add_serve
@@ -499,42 +499,6 @@ def opponent_name(args) -> str:
             else "its raw policy (no search)" if args.simulations == 0
             else f"{args.simulations} simulations")
     return f"{source}, {sims} a move"
-
-
-def add_evaluate(subparsers) -> None:
-    p = subparsers.add_parser(
-        "evaluate", help="a match between two players, with score and Elo difference",
-        description="Play colour-swapped pairs of games from random openings. Players: random, "
-                    "mcts:SIMS, net:CHECKPOINT[:SIMS] (CHECKPOINT may be 'builtin').")
-    add_game_option(p, required=True)
-    p.add_argument("first", metavar="PLAYER", help="the player whose score is reported")
-    p.add_argument("second", metavar="OPPONENT", help="its opponent")
-    p.add_argument("--games", type=positive_int, default=100, metavar="N",
-                   help="games, in colour-swapped pairs (default: %(default)s)")
-    p.add_argument("--opening-moves", type=integer(0, 10_000), default=2, metavar="K",
-                   help="random moves before each pair of games (default: %(default)s)")
-    p.add_argument("--seed", type=seed_int, default=0, help="random seed (default: %(default)s)")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.set_defaults(run=run_evaluate)
-
-
-def run_evaluate(args) -> int:
-    from engine.arena import play_pairs
-    from engine.players import parse_player
-
-    game = games.get(args.game)
-    first = parse_player(game, args.first, args.seed)
-    second = parse_player(game, args.second, (args.seed + 1) % 2**32)
-    result = play_pairs(game, first, second, (args.games + 1) // 2, args.opening_moves,
-                        args.seed, progress=True)
-    elo, lo, hi = (x if math.isfinite(x) else None for x in result.elo())  # None: unbounded
-    if args.json:
-        print(json.dumps({"first": args.first, "second": args.second, "wins": result.wins,
-                          "draws": result.draws, "losses": result.losses,
-                          "score": result.score, "elo": elo, "elo_95": [lo, hi]}))
-    else:
-        print(f"{args.first} vs {args.second}: {result.describe()}")
-    return 0
 
 
 def add_strength(subparsers) -> None:

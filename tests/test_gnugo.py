@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import games
-from commands import main
+from engine.cli import main
 from engine import gnugo, sgf
 from engine.gtp import GtpClient
 from games import ONGOING

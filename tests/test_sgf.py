@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import games
-from commands import main
+from engine.cli import main
 from engine import sgf
 from engine.config import load_config
 from engine.pipeline import Pipeline

@@ -4,6 +4,8 @@ with --run-dir, also a run's learning curves, and any of its saved generations t
 The page (engine/web/) draws the board as SVG from the game's interface: its planes' rows and
 columns, the first two planes of `encode` as the mover's and the opponent's stones, and its
 moves as cells (A = rows x columns) or columns (A = columns); other moves (a pass) are buttons.
+The server places the rows: the planes' row 0 at the top, or at the bottom for games whose
+moves are GTP points counted from a1 at the lower left (Go).
 The server holds each game's moves and checks every move itself; the page only shows what it is
 sent. The engine's searches of all waiting games run together, one batch at a time, in one
 thread. At most `max_games` games are held, each dropped after `idle_s` without a request (the
@@ -25,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 import games
+from engine import sgf
 from engine.extras import require
 from engine.play import PLAYERS
 from engine.thinking import View, think
@@ -244,22 +247,44 @@ def layout(game: Game) -> str:
     return "cells" if placed == rows * cols else "columns" if placed == cols else "buttons"
 
 
+def rows_up(game: Game) -> bool:
+    """Whether the planes' row 0 is drawn at the bottom: so where the game's moves are GTP points
+    (engine.sgf's boards, a1 at the lower left) and its action 0 is off the top row, as Go's a1
+    (Gomoku's action 0 is a15; Othello's a1 and tic-tac-toe's 1 are named from the top)."""
+    try:
+        return sgf.board(game).points[0][1] != sgf.SGF_LETTERS[0]  # SGF: the row from the top
+    except sgf.SgfError:
+        return False
+
+
+def cells(game: Game) -> list[list[int] | None]:
+    """Each move's cell on the page, [row, column] from the top left; None for a move that is
+    not a cell (a column, a pass)."""
+    _, rows, cols = game.planes
+    up, placed = rows_up(game), layout(game) == "cells"
+    return [[rows - 1 - a // cols if up else a // cols, a % cols]
+            if placed and a < rows * cols else None for a in range(game.num_actions)]
+
+
 def describe_game(game: Game) -> dict:
     _, rows, cols = game.planes
     return {"game": game.name, "rows": rows, "cols": cols, "layout": layout(game),
             "moves": [game.format_move(a) for a in range(game.num_actions)],
+            "cells": cells(game),
             "players": list(PLAYERS),
             "simulations": list(SIMULATIONS), "default_simulations": DEFAULT_SIMULATIONS}
 
 
 def board(game: Game, state: np.ndarray) -> list[list[str]]:
-    """Rows of 'X', 'O' or '' from the first two planes (the mover's and the opponent's)."""
+    """Rows of 'X', 'O' or '' from the first two planes (the mover's and the opponent's), as
+    drawn: the top row first."""
     planes = np.zeros((1, *game.planes), np.float32)
     game.encode(state[None], planes)
     mover = game.player(state)
     stones = {0: PLAYERS[mover], 1: PLAYERS[1 - mover]}
-    return [["".join(stones[p] for p in (0, 1) if planes[0, p, r, c] > 0)
+    rows = [["".join(stones[p] for p in (0, 1) if planes[0, p, r, c] > 0)
              for c in range(game.planes[2])] for r in range(game.planes[1])]
+    return rows[::-1] if rows_up(game) else rows
 
 
 def result(game: Game, state: np.ndarray, human: int) -> str | None:

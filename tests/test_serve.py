@@ -1,5 +1,6 @@
 """`zeroplay serve` over HTTP (Starlette's TestClient): a full Connect Four game, moves checked
-by the server, bad requests answered 4xx with the server still playing, the games held bounded."""
+by the server, bad requests answered 4xx with the server still playing, the games held bounded,
+each game's board drawn the way the game names its points (a go9 game: a1 at the lower left)."""
 import json
 import math
 import shutil
@@ -12,9 +13,9 @@ import pytest
 
 import games
 from engine import cli
-from engine.players import resolve_checkpoint
-from engine.serve import (Match, Matches, add_serve, board, layout, listen, load_player,
-                          make_app)
+from engine.players import mcts_player, resolve_checkpoint
+from engine.serve import (Match, Matches, add_serve, board, describe_game, layout, listen,
+                          load_player, make_app)
 
 pytest.importorskip("starlette")
 pytest.importorskip("httpx")
@@ -23,6 +24,13 @@ with warnings.catch_warnings():  # Starlette 1.x asks for httpx2; httpx still wo
     from starlette.testclient import TestClient  # noqa: E402
 
 C4 = games.get("connect4")
+GO = games.get("go9")
+# The moves each game draws at the board's top left, top right, bottom left and bottom right,
+# by the game's own names (a game of columns: its first and last column)
+CORNERS = {"connect4": ("1", "7", "1", "7"), "tictactoe": ("1", "3", "7", "9"),
+           "othello": ("a1", "h1", "a8", "h8"),  # Othello's row 1 is the top one
+           "go9": ("a9", "j9", "a1", "j1"),  # GTP points: a1 at the lower left
+           "gomoku9": ("a9", "j9", "a1", "j1"), "gomoku": ("a15", "p15", "a1", "p1")}
 
 
 @pytest.fixture(scope="module")
@@ -141,12 +149,32 @@ def test_boards_and_moves_come_from_the_game_interface():
     assert board(ttt, ttt.position("15")) == [["X", "", ""], ["", "O", ""], ["", "", ""]]
 
 
+def drawn_at(info: dict, row: int, col: int) -> str:
+    """The move the page draws on a cell (a column game: on the cell's column)."""
+    if info["layout"] == "columns":
+        return info["moves"][col]
+    return info["moves"][info["cells"].index([row, col])]
+
+
+@pytest.mark.parametrize("name", games.names())
+def test_each_game_is_drawn_the_way_it_names_its_points(name):
+    info = describe_game(games.get(name))
+    bottom, right = info["rows"] - 1, info["cols"] - 1
+    corners = tuple(drawn_at(info, r, c) for r, c in ((0, 0), (0, right), (bottom, 0),
+                                                      (bottom, right)))
+    assert corners == CORNERS.get(name), f"{name}: say in CORNERS where its corners are drawn"
+    if info["layout"] == "cells":  # every cell drawn once
+        assert sorted(filter(None, info["cells"])) == [[r, c] for r in range(bottom + 1)
+                                                       for c in range(right + 1)]
+
+
 @pytest.mark.parametrize("name", games.names())
 def test_each_games_first_moves_land_where_the_page_draws_them(name):
-    """A cell layout's action a puts a stone on cell a (row-major; othello's flips aside), a
-    column layout's one stone in column a."""
+    """A cell layout's move puts a stone on the board where the page draws that move (othello's
+    flips aside), a column layout's one stone in its column."""
     game = games.get(name)
     _, rows, cols = game.planes
+    drawn = describe_game(game)["cells"]
     before = board(game, game.initial())
     for action in np.flatnonzero(game.legal(game.initial()))[:cols + 1]:
         if action == getattr(game, "pass_action", None):
@@ -155,10 +183,27 @@ def test_each_games_first_moves_land_where_the_page_draws_them(name):
         added = [(r, c) for r in range(rows) for c in range(cols)
                  if placed[r][c] == "X" and before[r][c] == ""]
         if layout(game) == "cells":
-            assert added == [divmod(int(action), cols)], (name, action)
+            assert added == [tuple(drawn[action])], (name, action)
         else:
             assert layout(game) == "columns", name
             assert [c for _, c in added] == [action], (name, action)
+
+
+def test_a_go9_game_is_drawn_with_a1_at_the_lower_left():
+    """The top-left point played is a9; the engine's reply lands where its name says; pass is
+    a move."""
+    with TestClient(make_app(GO, mcts_player(GO, 50))) as client:
+        info = client.get("/api/game").json()
+        assert drawn_at(info, 0, 0) == "a9" and info["cells"][GO.pass_action] is None
+        game = new_game(client)
+        assert "pass" in game["legal"]
+        game = client.post(f"/api/games/{game['id']}/move", json={"move": "a9"}).json()
+        reply = game["engine"]["move"]
+        assert game["moves"] == f"a9 {reply}" and game["board"][0][0] == "X"
+        if reply != "pass":
+            column, row = "abcdefghj".index(reply[0]), int(reply[1:])
+            assert game["board"][9 - row][column] == "O"
+        assert sum(cell != "" for line in game["board"] for cell in line) == 1 + (reply != "pass")
 
 
 def run_cli(*args: str) -> int:

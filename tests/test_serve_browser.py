@@ -1,6 +1,6 @@
 """`zeroplay serve` in a real browser (headless Chromium through Selenium): a full Connect Four
 game played by clicking, each engine reply seen, an illegal click refused on the page, the
-finished game announced."""
+finished game announced; a go9 board drawn with a1 at the lower left and a pass button."""
 import shutil
 import threading
 import time
@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import pytest
 
 import games
+from engine.players import mcts_player
 from engine.serve import Match, listen, load_player, make_app
 from test_serve import run_app
 
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
                                        "(.ci/run installs them with apt-get)")
 C4 = games.get("connect4")
 RESULTS = ("You win!", "You lose.", "Draw.")
+SIZE = 64  # pixels of a cell (app.js)
 
 
 @contextmanager
@@ -77,6 +79,12 @@ def text(driver, id_: str) -> str:
 
 def stones(driver) -> int:
     return len(driver.find_elements(By.CSS_SELECTOR, "#board circle.X, #board circle.O"))
+
+
+def stone(driver, row: int, col: int) -> str:
+    """The class of the circle drawn on a cell (row 0 at the top): 'X', 'O' or 'empty'."""
+    centre = f'[cx="{col * SIZE + SIZE // 2}"][cy="{row * SIZE + SIZE // 2}"]'
+    return driver.find_element(By.CSS_SELECTOR, f"#board circle{centre}").get_attribute("class")
 
 
 def click(driver, move: str) -> None:
@@ -134,3 +142,23 @@ def test_a_run_its_curves_and_a_generation_to_play(page, tmp_path):
         assert stones(driver) == 2 and text(driver, "engine").startswith("Engine played")
         key = driver.current_url.rpartition("#")[2]
         assert app.state.matches.held[key].generation == 2
+
+
+def test_go9_is_drawn_with_a1_at_the_lower_left_and_a_pass_button(page):
+    driver, go = page[0], games.get("go9")
+    app = make_app(go, mcts_player(go, 50))
+    with serving(app) as address:
+        driver.get(address)
+        settled(driver)
+        corner = driver.find_element(By.CSS_SELECTOR, '#board rect.target[x="0"][y="0"]')
+        assert corner.get_attribute("data-move") == "a9"
+        assert [b.text for b in driver.find_elements(By.CSS_SELECTOR, "#buttons button")] == \
+            ["pass"]
+        corner.click()
+        settled(driver)
+        key = driver.current_url.rpartition("#")[2]
+        reply = go.format_move(app.state.matches.held[key].moves[1])
+        assert text(driver, "engine").startswith(f"Engine played {reply}:")
+        assert stone(driver, 0, 0) == "X" and stones(driver) == 1 + (reply != "pass")
+        if reply != "pass":  # GTP: column letter (no i), row 1 at the bottom
+            assert stone(driver, 9 - int(reply[1:]), "abcdefghj".index(reply[0])) == "O"

@@ -34,11 +34,10 @@ function shape(tag, attributes, parent) {
   return element;
 }
 
-// The rectangle a move shows on: its cell, its column, or none (a button).
+// The rectangle a move shows on: its cell (placed by the server), its column, or none (a button).
 function area(index) {
-  if (info.layout === "cells" && index < info.rows * info.cols)
-    return {x: (index % info.cols) * SIZE, y: Math.floor(index / info.cols) * SIZE,
-            w: SIZE, h: SIZE};
+  const cell = info.cells[index];
+  if (cell) return {x: cell[1] * SIZE, y: cell[0] * SIZE, w: SIZE, h: SIZE};
   if (info.layout === "columns" && index < info.cols)
     return {x: index * SIZE, y: 0, w: SIZE, h: info.rows * SIZE};
   return null;

@@ -156,8 +156,12 @@ def add_bench(subparsers) -> None:
     p.add_argument("names", nargs="*", metavar="BENCHMARK",
                    help=f"sub-benchmarks to run, of: {', '.join(bench.BENCHMARKS)} "
                         "(default: all)")
-    add_game_option(p, action="append", help="game to measure (repeatable; default: all)")
     defaults = bench.Settings()
+    add_game_option(p, action="append",
+                    help=f"game to measure (repeatable): the rules and compile benchmarks "
+                         f"measure each (default: {' and '.join(defaults.games)}); search and "
+                         f"the network benchmarks (inference, selfplay, train, loop, memory) "
+                         f"the first one given (default: {defaults.search_game})")
     p.add_argument("--playouts", type=positive_int, default=defaults.playouts, metavar="N",
                    help="random playouts per timed batch (default: %(default)s)")
     p.add_argument("--repeats", type=positive_int, default=defaults.repeats, metavar="R",
@@ -170,12 +174,19 @@ def add_bench(subparsers) -> None:
     p.set_defaults(run=run_bench)
 
 
-def run_bench(args) -> int:
+def bench_settings(args) -> bench.Settings:
+    """The suite's settings from the bench command's options: --game's games for the rules and
+    compile benchmarks, the first of them for search and the network benchmarks."""
     settings = replace(bench.Settings(), playouts=args.playouts, repeats=args.repeats,
                        seed=args.seed, backend=args.backend)
     if args.game:
-        settings = replace(settings, games=tuple(games.get(g).name for g in args.game))
-    record = bench.run(args.names or list(bench.BENCHMARKS), settings)
+        names = tuple(games.get(g).name for g in args.game)
+        settings = replace(settings, games=names, search_game=names[0], net_game=names[0])
+    return settings
+
+
+def run_bench(args) -> int:
+    record = bench.run(args.names or list(bench.BENCHMARKS), bench_settings(args))
     if args.json:
         print(json.dumps(record, indent=2))
         return 0

@@ -315,3 +315,18 @@ def test_tree_cost_is_a_simulations_time_less_its_rollout_per_level():
     # 1M simulations/s = 1,000 ns each; a 0.5 us rollout leaves 500 ns over 5 levels
     assert bench.tree_cost(1e6, 5.0, 0.5) == 100.0
     assert bench.tree_cost(2e6, 4.0, 0.0) == 125.0
+
+
+def test_bench_game_option_sets_the_search_and_network_games_too():
+    """--game G: every benchmark measures G; several: rules and compile each, the rest the first."""
+    from engine import cli
+
+    def settings(*argv):
+        return cli.bench_settings(cli.build_parser().parse_args(["bench", *argv]))
+    one = settings("search", "memory", "--game", "go9")
+    assert (one.games, one.search_game, one.net_game) == (("go9",), "go9", "go9")
+    two = settings("--game", "othello", "--game", "tictactoe")
+    assert (two.games, two.search_game, two.net_game) == (("othello", "tictactoe"), "othello",
+                                                           "othello")
+    default = settings()
+    assert (default.search_game, default.net_game) == ("connect4", "connect4")

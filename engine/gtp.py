@@ -14,9 +14,12 @@ vertices. Choices where GTP leaves room (docs/gtp.md):
 """
 from __future__ import annotations
 
+import queue
 import re
 import subprocess
 import sys
+import threading
+import time
 from typing import Callable
 
 import numpy as np
@@ -28,6 +31,7 @@ from games import ONGOING, Game, GameError
 COLOUR_WORDS = {"b": 0, "black": 0, "w": 1, "white": 1}
 SIDES = ("black", "white")
 MAX_LINE = 4096  # characters of a command line; a longer one is refused
+ANSWER_TIMEOUT = 120.0  # seconds GtpClient waits for an answer before it stops the program
 Think = Callable[[np.ndarray], tuple[int, str]]  # a position -> (its move, a line for stderr)
 
 
@@ -248,47 +252,77 @@ class Engine:
 
 class GtpClient:
     """A GTP program run as a subprocess: `send` a command, get its answer (GtpError for a
-    failure, naming the program and command)."""
+    failure, naming the program and command). A program that does not answer within `timeout`
+    seconds is stopped and the command is a GtpError, as is one whose output ends."""
 
-    def __init__(self, argv: list[str], name: str):
-        self.name = name
+    def __init__(self, argv: list[str], name: str, timeout: float = ANSWER_TIMEOUT):
+        self.name, self.timeout = name, timeout
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.DEVNULL, text=True)
+        self._lines: queue.Queue[str] = queue.Queue()  # its output's lines; "" at its end
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        try:
+            for line in self.process.stdout:
+                self._lines.put(line)
+        except (OSError, ValueError):  # the pipe closed under us
+            pass
+        self._lines.put("")
 
     def send(self, command: str) -> str:
         try:
             self.process.stdin.write(command + "\n")
             self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
+        except (BrokenPipeError, OSError, ValueError):
             self._stopped(command)
+        deadline = time.monotonic() + self.timeout
         lines = []
         while True:  # the answer: lines up to a blank one
-            line = self.process.stdout.readline()
+            try:
+                line = self._lines.get(timeout=max(deadline - time.monotonic(), 0))
+            except queue.Empty:
+                self._kill()
+                raise GtpError(f"{self.name} did not answer {command!r} within "
+                               f"{self.timeout:g} s (stopped)") from None
             if not line:
+                self._lines.put("")  # the end, for any later command too
                 self._stopped(command)
             if line.strip():
                 lines.append(line.rstrip("\r\n"))
             elif lines:
                 break
-        status, answer = lines[0][0], "\n".join([lines[0][1:].lstrip(" 0123456789")] + lines[1:])
+        # '=' or '?', then the answer: we send no ids, so none is read (an answer may start
+        # with a digit: protocol_version's '= 2')
+        status, answer = lines[0][0], "\n".join([lines[0][1:]] + lines[1:]).strip()
         if status != "=":
-            raise GtpError(f"{self.name} refused {command!r}: {answer.strip() or lines[0]}")
-        return answer.strip()
+            raise GtpError(f"{self.name} refused {command!r}: {answer or lines[0]}")
+        return answer
 
     def _stopped(self, command: str):
-        code = self.process.poll()
+        try:
+            code = self.process.wait(1)
+        except subprocess.TimeoutExpired:
+            code = None
         raise GtpError(f"{self.name} stopped answering at {command!r}"
                        + (f" (exit status {code})" if code is not None else ""))
 
-    def close(self) -> None:
-        """Quit the program (killed if it does not exit within 5 s)."""
+    def _kill(self) -> None:
         if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def close(self) -> None:
+        """Quit the program (killed if it does not answer or exit within 5 s)."""
+        if self.process.poll() is None:
+            self.timeout = min(self.timeout, 5.0)
             try:
                 self.send("quit")
                 self.process.wait(5)
             except (GtpError, subprocess.TimeoutExpired):
-                self.process.kill()
-                self.process.wait()
+                self._kill()
+        self._reader.join(5)
         for stream in (self.process.stdin, self.process.stdout):
             try:
                 stream.close()

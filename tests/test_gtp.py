@@ -175,3 +175,53 @@ def test_serve_answers_until_quit_and_drops_overlong_lines():
 def test_a_command_that_cannot_start_is_one_line(args, message, capsys):
     assert main(["gtp", *args]) == 1
     assert capsys.readouterr() == ("", message + "\n")
+
+
+# a GTP program for GtpClient: answers with numbers (protocol_version, version, an id-less
+# reply that starts with a digit), a multi-line answer, a failure, and a command it never
+# answers; it exits at `crash`
+FAKE = r"""
+import sys, time
+answers = {"protocol_version": "= 2", "version": "= 3.8", "list": "= 12 a\nb", "bad": "? no",
+           "count": "= 0"}
+for line in sys.stdin:
+    command = line.split()[0]
+    if command == "hang":
+        time.sleep(60)
+    if command == "crash":
+        sys.exit(3)
+    print(answers.get(command, "= "), end="\n\n", flush=True)
+"""
+
+
+def fake_client(**options):
+    from engine.gtp import GtpClient
+
+    return GtpClient([sys.executable, "-c", FAKE], "the fake", **options)
+
+
+def test_the_client_keeps_answers_that_start_with_a_digit():
+    client = fake_client()
+    try:
+        assert [client.send(c) for c in ("protocol_version", "version", "count", "list")] \
+            == ["2", "3.8", "0", "12 a\nb"]
+        with pytest.raises(ValueError, match="the fake refused 'bad': no"):
+            client.send("bad")
+    finally:
+        client.close()
+
+
+def test_a_program_that_hangs_or_stops_is_an_error_naming_it_not_a_hang():
+    import time
+    from engine.gtp import GtpError
+
+    client = fake_client(timeout=1.0)
+    start = time.monotonic()
+    with pytest.raises(GtpError, match=r"the fake did not answer 'hang' within 1 s"):
+        client.send("hang")
+    assert time.monotonic() - start < 10 and client.process.poll() is not None  # killed
+    client.close()
+    client = fake_client(timeout=5.0)
+    with pytest.raises(GtpError, match=r"the fake stopped answering at 'crash' \(exit status 3\)"):
+        client.send("crash")
+    client.close()

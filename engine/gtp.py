@@ -7,13 +7,17 @@ vertices. Choices where GTP leaves room (docs/gtp.md):
 - the colour of `play` and `genmove` decides: a move of the side not to move is preceded by a
   pass of the other side (refused where the game has no pass, as Gomoku, or where that pass
   would end the game); `undo` takes back the inserted pass with its move;
-- `komi` accepts only the game's own komi (7.5 for go9: the network was trained for it);
-  `boardsize` only the game's size; Gomoku accepts any komi and ignores it;
+- `komi` accepts any komi, as GTP requires, and `final_score` counts it; the search still
+  plays for the game's own komi (7.5 for go9, the komi its networks are trained for), which a
+  line on standard error says where another is set; Gomoku ignores komi. `boardsize` accepts
+  only the game's size;
 - the engine never resigns; once the game is over (two passes), `genmove` answers `pass`;
-- `final_score` is the Tromp-Taylor area score of the position (every stone on the board alive).
+- `final_score` is the Tromp-Taylor area score of the position (every stone on the board alive)
+  less the komi set.
 """
 from __future__ import annotations
 
+import math
 import queue
 import re
 import subprocess
@@ -88,6 +92,7 @@ class Engine:
         self.game, self.think, self.log = game, think, log
         self.board = board(game)
         self.states = [game.initial()]  # the position after each play or genmove
+        self.komi_set = self.board.komi  # set by `komi`, counted by final_score (None: no score)
         self.handlers = {  # name: (the method, its arguments)
             "protocol_version": (lambda: "2", ""), "name": (lambda: "zeroplay", ""),
             "version": (lambda: application().partition(":")[2], ""),
@@ -165,10 +170,16 @@ class Engine:
         try:
             komi = float(value)
         except ValueError:
-            raise GtpError("syntax error: komi is a number") from None
-        if self.board.komi is not None and komi != self.board.komi:
-            raise GtpError(f"unacceptable komi {value[:20]}: {self.game.name} is scored with komi "
-                           f"{self.board.komi:g}, the komi its networks are trained for")
+            komi = math.nan
+        if not math.isfinite(komi):
+            raise GtpError("syntax error: komi is a number")
+        if self.board.komi is None:  # a game without a score (Gomoku): ignored
+            return ""
+        self.komi_set = komi
+        if komi != self.board.komi and self.log:
+            print(f"komi {komi:g}: final_score counts it, but the search plays for "
+                  f"{self.game.name}'s komi {self.board.komi:g}, the komi its networks are "
+                  f"trained for", file=self.log, flush=True)
         return ""
 
     def play(self, colour: str, vertex: str) -> str:
@@ -208,7 +219,8 @@ class Engine:
     def final_score(self) -> str:
         if self.board.score is None:
             raise GtpError(f"cannot score {self.game.name}: a game won by its last move")
-        return score_text(float(self.board.score(self.state)))
+        area = float(self.board.score(self.state)) + self.board.komi  # Black's - White's
+        return score_text(area - self.komi_set)
 
     def showboard(self) -> str:
         state, outcome = self.state, self.game.outcome(self.state)

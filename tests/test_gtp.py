@@ -56,8 +56,8 @@ SCRIPT = [  # (command, the reply expected, or the start of a multi-line one)
     ("boardsize nine", "? syntax error: boardsize is an integer"),
     ("boardsize 9", "= "),
     ("clear_board", "= "),
-    ("komi 6.5", "? unacceptable komi 6.5: go9 is scored with komi 7.5, the komi its networks "
-                 "are trained for"),
+    ("komi 6.5", "= "),  # GTP: any komi is accepted
+    ("komi lots", "? syntax error: komi is a number"),
     ("komi 7.5", "= "),
     ("play b E5", "= "),
     ("play w e5", "? illegal move: e5: point e5 is taken, or a stone there would have no liberty "
@@ -139,6 +139,26 @@ def test_final_score_is_the_area_score_of_the_position():
         score = score_text(float(board(GO).score(engine.state)))
         assert send("final_score") == f"= {score}"
     assert score[:2] in ("B+", "W+") and send("genmove b") == "= pass"
+
+
+def test_any_komi_is_accepted_as_gtp_requires_and_final_score_counts_it():
+    log = io.StringIO()
+    engine, send = session()
+    engine.log = log
+    assert send("komi 6.5") == "= "  # Sabaki's default: GTP says an engine must accept it
+    assert "komi 6.5" in log.getvalue() and "7.5" in log.getvalue()  # the search's komi
+    for command in ("play b e5", "play w pass", "play b pass"):
+        send(command)
+    assert send("final_score") == "= B+74.5"  # Black's 81 points, less komi 6.5
+    assert send("showboard").endswith("game over, B+74.5")
+    assert send("komi 81") == "= " and send("final_score") == "= 0"
+    send("clear_board")  # komi is a setting: a new game keeps it
+    send("play b pass")
+    send("play w pass")
+    assert send("final_score") == "= W+81"
+    for value in ("nan", "inf", "seven"):
+        assert send(f"komi {value}") == "? syntax error: komi is a number"
+    assert send("komi -2") == "= " and send("final_score") == "= B+2"
 
 
 def test_gomoku_plays_on_its_board_takes_any_komi_and_has_no_score():

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -23,9 +22,6 @@ from games.interface import check_legal, excerpt
 GTP_COLUMNS = "abcdefghjklmnopqrstuvwxyz"  # GTP's column letters: no i
 SGF_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 COLOURS = "BW"  # the first player is Black
-# SGF's game number (GM) of each game family, named by the games/ module that defines it
-# (FF[4]: 1 Go, 4 Gomoku and Renju), and the rules written in RU
-FAMILIES = {"go": (1, "Tromp-Taylor"), "gomoku": (4, "")}
 MAX_SGF_BYTES = 1 << 20  # a file to read larger than this is refused unread
 
 
@@ -35,7 +31,8 @@ class SgfError(ValueError):
 
 @dataclass(frozen=True)
 class Board:
-    """What SGF needs to know of a game: its board, game number, komi, rules and score."""
+    """What SGF needs to know of a game (games/interface.py: SGF_GAME, SGF_RULES, area_score):
+    its board, game number, komi, rules and score."""
 
     size: int
     number: int  # GM
@@ -48,11 +45,6 @@ class Board:
 _BOARDS: dict[str, Board] = {}
 
 
-def _module(game: Game):
-    """The games/ module that defines the game (games.gomoku for gomoku9), or None."""
-    return sys.modules.get(getattr(game.render, "__module__", ""))
-
-
 def _point(name: str, size: int) -> str:
     """A GTP vertex's SGF point ('e5' on 9x9: 'ee'), or '' if it is none."""
     column, row = name[:1].lower(), name[1:]
@@ -63,24 +55,21 @@ def _point(name: str, size: int) -> str:
 
 
 def board(game: Game) -> Board:
-    """The game's SGF view; SgfError for a game whose moves are not the GTP vertices of a
-    square board (and a pass) or whose family has no SGF game number."""
+    """The game's SGF view; SgfError for a game without an SGF game number (SGF_GAME) or
+    whose moves are not the GTP vertices of a square board (and a pass)."""
     if game.name in _BOARDS:
         return _BOARDS[game.name]
     _, size, width = game.planes
     cells = size * width
     points = tuple("" if a == game.pass_action else _point(name, size)
                    for a, name in enumerate(game.move_names))
-    module = _module(game)
-    family = module.__name__.rpartition(".")[2] if module else ""
-    if (family not in FAMILIES or size != width or len(set(points) - {""}) != cells
+    if (game.sgf_game is None or size != width or len(set(points) - {""}) != cells
             or game.num_actions != cells + (game.pass_action is not None)):
         raise SgfError(f"{game.name} has no SGF or GTP form: its moves are not the points of a "
                        f"square board (as in Go and Gomoku)")
-    number, rules = FAMILIES[family]
-    score = getattr(module, "area_score", None)
+    score = game.area_score
     komi = None if score is None else -float(score(game.initial()))
-    _BOARDS[game.name] = Board(size, number, rules, score, komi, points)
+    _BOARDS[game.name] = Board(size, game.sgf_game, game.sgf_rules, score, komi, points)
     return _BOARDS[game.name]
 
 

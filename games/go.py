@@ -46,6 +46,7 @@ MOVE_NAMES = (*coordinates(SIZE, GTP_COLUMNS, ascending=True), "pass")
 NOTATION = "GTP points a1-j9 (row 1 at the bottom, no column i) or pass, separated by spaces, " \
            "e.g. e5 c3"
 GYM_ID = "zeroplay/Go9x9-v0"
+SGF_GAME, SGF_RULES = 1, "Tromp-Taylor"  # SGF's GM and RU
 OPENSPIEL = f"go(board_size={SIZE},komi={KOMI},max_game_length={MAX_MOVES})"
 ILLEGAL_MESSAGE = ("point {move} is taken, or a stone there would have no liberty (suicide) or "
                    "repeat an earlier position (positional superko)")

@@ -147,7 +147,7 @@ def _game(name: str, size: int, gym_id: str, openspiel: str, alpha: float) -> Ga
         gym_id=gym_id, illegal_message="point {move} is taken", cell_perms=symmetries,
         action_perms=symmetries, new_states=functools.partial(new_states, size), play=play,
         legal_masks=legal_masks, outcomes=outcomes, to_play=to_play, encode=encode,
-        playouts=playouts, render=render, openspiel=openspiel)
+        playouts=playouts, render=render, openspiel=openspiel, sgf_game=4)  # SGF: GM[4]
 
 
 GAMES = (_game("gomoku", 15, "zeroplay/Gomoku-v0", "gomoku", 0.05),

@@ -40,6 +40,14 @@ few constants:
     SCORED                   (optional, default False) True when the result is counted at the
                              end (Othello's discs, Go's area), so the player to move may have
                              won; False: only the last mover can win (a line game).
+    SGF_GAME                 (optional) SGF's game number (GM: 1 Go, 4 Gomoku) of a game whose
+                             moves are the GTP points of its square board (`a1` at the lower
+                             left, no column i) and maybe a pass: it has SGF records and speaks
+                             GTP (engine/sgf.py, engine/gtp.py), which check those names
+    SGF_RULES                (optional, default "") the rules as SGF's RU names them
+    area_score(state)        (optional) -> float: the first player's count minus the second's,
+                             komi included (Go's area), of one state row [S], over or not: SGF's
+                             RE and GTP's final_score; komi is -area_score(initial position)
 
 Players alternate strictly: a player who cannot move plays PASS. MAX_MOVES bounds the length of
 a game, passes included. The kernels' dtypes are exact (the search calls them through function
@@ -96,6 +104,9 @@ class Game:
     pass_action: int | None = None  # the action that passes, where the rules have one
     scored: bool = False  # the result is counted at the end: the player to move may have won
     openspiel: str | None = None  # the same rules in OpenSpiel (pyspiel.load_game's string)
+    sgf_game: int | None = None  # SGF's GM of a game whose moves are GTP points (see above)
+    sgf_rules: str = ""  # SGF's RU
+    area_score: Callable | None = None  # the first player's margin of a state row (see above)
 
     @classmethod
     def from_module(cls, m: ModuleType) -> "Game":
@@ -109,7 +120,9 @@ class Game:
             legal_masks=m.legal_masks, outcomes=m.outcomes, to_play=m.to_play,
             encode=m.encode, playouts=m.playouts, render=m.render,
             proxy_score=getattr(m, "proxy_score", None), pass_action=getattr(m, "PASS", None),
-            scored=getattr(m, "SCORED", False), openspiel=getattr(m, "OPENSPIEL", None))
+            scored=getattr(m, "SCORED", False), openspiel=getattr(m, "OPENSPIEL", None),
+            sgf_game=getattr(m, "SGF_GAME", None), sgf_rules=getattr(m, "SGF_RULES", ""),
+            area_score=getattr(m, "area_score", None))
 
     # ---- notation -------------------------------------------------------------------------
 

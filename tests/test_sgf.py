@@ -1,6 +1,7 @@
 """SGF records (engine/sgf.py): GTP vertices to SGF points on the corners, round trips of go9
 and gomoku9 games, a file of another program's kind, and the files `evaluate --sgf` and a
 training run write."""
+import dataclasses
 import re
 
 import numpy as np
@@ -36,6 +37,20 @@ def test_corners_and_centre_convert_both_ways(name):
         action = game.parse_move(vertex)
         assert sgf.to_point(game, action) == point
         assert sgf.from_point(game, point) == action
+
+
+def test_the_sgf_form_is_the_game_s_own_declaration_not_its_module_s_name():
+    """engine code names no game: SGF's GM, RU and the score come from the game's contract
+    (SGF_GAME, SGF_RULES, area_score), whatever module draws its board."""
+    go = games.get("go9")
+    copy = dataclasses.replace(go, name="go9 copy", render=lambda state: go.render(state))
+    view = sgf.board(copy)
+    assert (view.number, view.rules, view.komi) == (1, "Tromp-Taylor", 7.5)
+    with pytest.raises(sgf.SgfError, match="go9 plain has no SGF or GTP form"):
+        sgf.board(dataclasses.replace(go, name="go9 plain", sgf_game=None))
+    declared = {name: games.get(name).sgf_game for name in games.names()
+                if games.get(name).sgf_game is not None}
+    assert declared == {"go9": 1, "gomoku": 4, "gomoku9": 4}
 
 
 def test_a_pass_is_also_read_as_ff3_tt_and_a_bad_point_is_refused():

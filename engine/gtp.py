@@ -29,8 +29,9 @@ from typing import Callable
 import numpy as np
 
 import games
-from engine.sgf import GTP_COLUMNS, application, board, score_text
+from engine.sgf import application, board, score_text
 from games import ONGOING, Game, GameError
+from games.boards import GTP_COLUMNS
 
 COLOUR_WORDS = {"b": 0, "black": 0, "w": 1, "white": 1}
 SIDES = ("black", "white")

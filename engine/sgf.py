@@ -17,9 +17,9 @@ from typing import Callable
 import numpy as np
 
 from games import ONGOING, Game, GameError
+from games.boards import GTP_COLUMNS
 from games.interface import check_legal, excerpt
 
-GTP_COLUMNS = "abcdefghjklmnopqrstuvwxyz"  # GTP's column letters: no i
 SGF_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 COLOURS = "BW"  # the first player is Black
 MAX_SGF_BYTES = 1 << 20  # a file to read larger than this is refused unread

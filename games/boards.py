@@ -1,7 +1,7 @@
 """Python helpers that square-board games share: their 8 symmetries and coordinate names."""
 import numpy as np
 
-GTP_COLUMNS = "abcdefghjklmnopqrst"  # GTP's column letters (Gomoku, Go): no i
+GTP_COLUMNS = "abcdefghjklmnopqrstuvwxyz"  # GTP's column letters (Gomoku, Go; boards to 25x25): no i
 
 
 def dihedral(size: int) -> np.ndarray:

@@ -12,6 +12,8 @@ vertices. Choices where GTP leaves room (docs/gtp.md):
   line on standard error says where another is set; Gomoku ignores komi. `boardsize` accepts
   only the game's size;
 - the engine never resigns; once the game is over (two passes), `genmove` answers `pass`;
+- an unexpected error inside a command (a bug, a damaged network) is answered `? internal
+  error: ...` (its traceback on standard error), the position unchanged, and the session goes on;
 - `final_score` is the Tromp-Taylor area score of the position (every stone on the board alive)
   less the komi set.
 """
@@ -24,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from typing import Callable
 
 import numpy as np
@@ -145,6 +148,10 @@ class Engine:
             answer = handler(*args)
         except GtpError as e:
             return f"?{ident} {e}\n\n", False
+        except Exception as e:  # a bug of ours: the GUI gets an answer and the session goes on
+            if self.log:
+                traceback.print_exc(file=self.log)
+            return f"?{ident} internal error: {type(e).__name__}: {e}\n\n", False
         return f"={ident} {answer}\n\n", name == "quit"
 
     # ---- commands ----------------------------------------------------------------------------

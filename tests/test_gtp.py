@@ -245,3 +245,17 @@ def test_a_program_that_hangs_or_stops_is_an_error_naming_it_not_a_hang():
     with pytest.raises(GtpError, match=r"the fake stopped answering at 'crash' \(exit status 3\)"):
         client.send("crash")
     client.close()
+
+
+def test_an_error_inside_a_command_is_answered_and_the_session_goes_on():
+    def broken(state):
+        raise RuntimeError("the network file is damaged")
+
+    log = io.StringIO()
+    engine = Engine(GO, broken, log)
+    assert engine.respond("play b e5\n")[0] == "= \n\n"
+    reply, done = engine.respond("7 genmove w\n")
+    assert reply == "?7 internal error: RuntimeError: the network file is damaged\n\n"
+    assert not done and "Traceback" in log.getvalue()
+    assert len(engine.states) == 2  # the position after e5, nothing half-played
+    assert engine.respond("play w d4\n")[0] == "= \n\n"

@@ -166,6 +166,11 @@ def add_bench(subparsers) -> None:
                    help="random playouts per timed batch (default: %(default)s)")
     p.add_argument("--repeats", type=positive_int, default=defaults.repeats, metavar="R",
                    help="timed repeats; the median is reported (default: %(default)s)")
+    p.add_argument("--rounds", type=positive_int, metavar="K",
+                   help=f"paired rounds of search and selfplay, each a pass of ours and one of "
+                        f"the peer or limit, back to back; the median of the rounds' ratios is "
+                        f"reported (default: search {defaults.search_repeats}, long search "
+                        f"{defaults.long_rounds}, selfplay {defaults.selfplay_rounds})")
     p.add_argument("--seed", type=seed_int, default=defaults.seed, help="random seed (default: %(default)s)")
     p.add_argument("--backend", choices=("processes", "ray"), default=defaults.backend,
                    help="bench selfplay: also Ray actors, one per core, beside the processes "
@@ -182,6 +187,9 @@ def bench_settings(args) -> bench.Settings:
     if args.game:
         names = tuple(games.get(g).name for g in args.game)
         settings = replace(settings, games=names, search_game=names[0], net_game=names[0])
+    if args.rounds:
+        settings = replace(settings, search_repeats=args.rounds, long_rounds=args.rounds,
+                           selfplay_rounds=args.rounds)
     return settings
 
 

@@ -330,3 +330,6 @@ def test_bench_game_option_sets_the_search_and_network_games_too():
                                                            "othello")
     default = settings()
     assert (default.search_game, default.net_game) == ("connect4", "connect4")
+    rounds = settings("selfplay", "--rounds", "9")
+    assert (rounds.selfplay_rounds, rounds.search_repeats, rounds.long_rounds) == (9, 9, 9)
+    assert (default.selfplay_rounds, default.search_repeats) == (5, 7)

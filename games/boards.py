@@ -1,5 +1,6 @@
 """Python helpers that square-board games share: their 8 symmetries and coordinate names."""
 import numpy as np
+from numba import njit
 
 GTP_COLUMNS = "abcdefghjklmnopqrstuvwxyz"  # GTP's column letters (Gomoku, Go; boards to 25x25): no i
 
@@ -32,3 +33,17 @@ def coordinates(size: int, letters: str, ascending: bool) -> list[str]:
     top, with GTP's row 1 at the bottom)."""
     return [f"{letters[c]}{r + 1 if ascending else size - r}"
             for r in range(size) for c in range(size)]
+
+
+def column_kernels(outcome: int, ply: int):
+    """The `outcomes` and `to_play` kernels of a game whose state keeps its outcome (ONGOING or
+    the result for the mover) in column `outcome` and its move count in column `ply`."""
+    @njit(cache=True)
+    def outcomes(states):
+        return states[:, outcome].astype(np.int8)
+
+    @njit(cache=True)
+    def to_play(states):
+        return (states[:, ply] % 2).astype(np.int8)
+
+    return outcomes, to_play

@@ -7,6 +7,7 @@ column stays empty so that shifted alignments never wrap. State row (int64):
 import numpy as np
 from numba import njit
 
+from games.boards import column_kernels
 from games.interface import ONGOING
 from games.rng import below
 
@@ -78,14 +79,7 @@ def legal_masks(states):
     return masks
 
 
-@njit(cache=True)
-def outcomes(states):
-    return states[:, OUTCOME].astype(np.int8)
-
-
-@njit(cache=True)
-def to_play(states):
-    return (states[:, PLY] % 2).astype(np.int8)
+outcomes, to_play = column_kernels(OUTCOME, PLY)
 
 
 @njit(cache=True)

@@ -25,7 +25,7 @@ State row (int64; the bitboards as uint64 inside the kernels):
 import numpy as np
 from numba import njit
 
-from games.boards import GTP_COLUMNS, coordinates, dihedral, with_pass
+from games.boards import GTP_COLUMNS, column_kernels, coordinates, dihedral, with_pass
 from games.interface import ONGOING
 from games.rng import below
 
@@ -311,14 +311,7 @@ def legal_masks(states):
     return masks
 
 
-@njit(cache=True)
-def outcomes(states):
-    return states[:, OUTCOME].astype(np.int8)
-
-
-@njit(cache=True)
-def to_play(states):
-    return (states[:, PLY] % 2).astype(np.int8)
+outcomes, to_play = column_kernels(OUTCOME, PLY)
 
 
 @njit(cache=True)

@@ -9,7 +9,7 @@ State row (int64, the bitboards' bits as uint64 inside the kernels):
 import numpy as np
 from numba import njit
 
-from games.boards import coordinates, dihedral, with_pass
+from games.boards import column_kernels, coordinates, dihedral, with_pass
 from games.interface import ONGOING
 from games.rng import below
 
@@ -128,14 +128,7 @@ def legal_masks(states):
     return masks
 
 
-@njit(cache=True)
-def outcomes(states):
-    return states[:, OUTCOME].astype(np.int8)
-
-
-@njit(cache=True)
-def to_play(states):
-    return (states[:, PLY] % 2).astype(np.int8)
+outcomes, to_play = column_kernels(OUTCOME, PLY)
 
 
 @njit(cache=True)

@@ -5,7 +5,7 @@ State row (int64): [0] stones of the player to move  [1] opponent's stones  [2] 
 import numpy as np
 from numba import njit
 
-from games.boards import dihedral
+from games.boards import column_kernels, dihedral
 from games.interface import ONGOING
 from games.rng import below
 
@@ -65,14 +65,7 @@ def legal_masks(states):
     return masks
 
 
-@njit(cache=True)
-def outcomes(states):
-    return states[:, OUTCOME].astype(np.int8)
-
-
-@njit(cache=True)
-def to_play(states):
-    return (states[:, PLY] % 2).astype(np.int8)
+outcomes, to_play = column_kernels(OUTCOME, PLY)
 
 
 @njit(cache=True)

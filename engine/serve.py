@@ -266,11 +266,29 @@ def cells(game: Game) -> list[list[int] | None]:
             if placed and a < rows * cols else None for a in range(game.num_actions)]
 
 
+def coordinates(moves: list[str], drawn: list[list[int] | None]) -> dict[str, list[str]]:
+    """The board's edge labels from the cells' names (letters then digits, as "a1"): each screen
+    column's letters and each screen row's number, left to right and top to bottom; a list is
+    empty where its names disagree or are not of that kind (tic-tac-toe's 1-9)."""
+    parts: dict[str, dict[int, set[str]]] = {"cols": {}, "rows": {}}
+    for name, cell in zip(moves, drawn):
+        if cell is None:
+            continue
+        point = re.fullmatch(r"([a-z]+)(\d+)", name, re.IGNORECASE)
+        if point is None:
+            return {"cols": [], "rows": []}
+        parts["cols"].setdefault(cell[1], set()).add(point[1])
+        parts["rows"].setdefault(cell[0], set()).add(point[2])
+    return {axis: [found[i].pop() for i in sorted(found)]
+            if all(len(names) == 1 for names in found.values()) else []
+            for axis, found in parts.items()}
+
+
 def describe_game(game: Game) -> dict:
     _, rows, cols = game.planes
+    moves, drawn = [game.format_move(a) for a in range(game.num_actions)], cells(game)
     return {"game": game.name, "rows": rows, "cols": cols, "layout": layout(game),
-            "moves": [game.format_move(a) for a in range(game.num_actions)],
-            "cells": cells(game),
+            "moves": moves, "cells": drawn, "labels": coordinates(moves, drawn),
             "players": list(PLAYERS),
             "simulations": list(SIMULATIONS), "default_simulations": DEFAULT_SIMULATIONS}
 

@@ -189,6 +189,14 @@ def test_each_games_first_moves_land_where_the_page_draws_them(name):
             assert [c for _, c in added] == [action], (name, action)
 
 
+@pytest.mark.parametrize("name, cols, rows", [
+    ("go9", list("abcdefghj"), [str(n) for n in range(9, 0, -1)]),
+    ("othello", list("abcdefgh"), [str(n) for n in range(1, 9)]),
+    ("tictactoe", [], []), ("connect4", [], [])])
+def test_the_edge_labels_are_read_off_the_names_of_the_cells(name, cols, rows):
+    assert describe_game(games.get(name))["labels"] == {"cols": cols, "rows": rows}
+
+
 def test_a_go9_game_is_drawn_with_a1_at_the_lower_left():
     """The top-left point played is a9; the engine's reply lands where its name says; pass is
     a move."""

@@ -55,6 +55,14 @@ function draw() {
   svg.setAttribute("width", info.cols * SIZE);
   svg.setAttribute("height", info.rows * SIZE + LABELS);
   shape("rect", {class: "cell", width: info.cols * SIZE, height: info.rows * SIZE}, svg);
+  // Coordinates: a row's number in its first cell's corner, clear of the stone; a column's
+  // letters in the strip under the board (a cell layout's heat shares are inside the cells).
+  info.labels.rows.forEach((text, r) => {
+    shape("text", {class: "row-label", x: 3, y: r * SIZE + 12}, svg).textContent = text;
+  });
+  info.labels.cols.forEach((text, c) => {
+    shape("text", {x: c * SIZE + SIZE / 2, y: info.rows * SIZE + 16}, svg).textContent = text;
+  });
   const heat = shares();
   info.moves.forEach((move, index) => {
     const box = area(index);

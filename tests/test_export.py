@@ -12,9 +12,9 @@ import pytest
 import torch
 
 import games
-from engine import cli
+from commands import exit_status
 from engine.checkpoint import CheckpointError, load_checkpoint
-from engine.export import (TOLERANCE, add_export, check_onnx, encode, metadata, network,
+from engine.export import (TOLERANCE, check_onnx, encode, metadata, network,
                            random_positions)
 from engine.players import network_player, resolve_checkpoint
 
@@ -23,17 +23,6 @@ safetensors_torch = pytest.importorskip("safetensors.torch")
 
 ROOT = Path(__file__).resolve().parents[1]
 GAMES = ["tictactoe", "connect4"]
-
-
-def zeroplay(*args: str) -> int:
-    """cli.main with the export command (added here while cli.py does not list it)."""
-    commands = cli.COMMANDS if add_export in cli.COMMANDS else [*cli.COMMANDS, add_export]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cli, "COMMANDS", commands)
-        try:
-            return cli.main(list(args))
-        except SystemExit as e:  # argparse: a bad option value
-            return e.code
 
 
 def builtin(name: str):
@@ -52,7 +41,7 @@ def exported(tmp_path_factory):
             out = folder / f"model.{suffix}"
             with pytest.MonkeyPatch.context() as patch:
                 patch.chdir(folder)
-                assert zeroplay("export", "--checkpoint", "builtin", "--game", name,
+                assert exit_status("export", "--checkpoint", "builtin", "--game", name,
                                 "--format", fmt, "--out", str(out)) == 0
             assert list(folder.iterdir()) == [out]  # no exporter's leftovers
             files[name, fmt] = out
@@ -130,12 +119,12 @@ def test_a_safetensors_export_goes_wherever_checkpoint_does(exported, capsys, mo
     outputs = []
     for spec in (path, "builtin"):
         monkeypatch.setattr(sys, "stdin", io.StringIO("4453\n44\n\n"))
-        assert zeroplay("bestmove", "--game", "connect4", "--checkpoint", spec,
+        assert exit_status("bestmove", "--game", "connect4", "--checkpoint", spec,
                         "--simulations", "32", "--json") == 0
         outputs.append(capsys.readouterr().out)
     assert outputs[0] == outputs[1] and outputs[0].count("\n") == 3
     # the same network's raw policy against itself, colours swapped: exactly half the points
-    assert zeroplay("evaluate", "--game", "connect4", f"net:{path}:0", "net:builtin:0",
+    assert exit_status("evaluate", "--game", "connect4", f"net:{path}:0", "net:builtin:0",
                     "--games", "4", "--json") == 0
     assert json.loads(capsys.readouterr().out)["score"] == 0.5
 
@@ -147,7 +136,7 @@ def test_a_safetensors_export_warm_starts_a_run(exported, tmp_path):
             "arena.max_games=2", "arena.simulations=4", "arena.rating_games=2",
             "arena.anchor_rollouts=4", "pipeline.threads=1", "pipeline.workers=1",
             f"pipeline.init_checkpoint={path}"]
-    assert zeroplay("train", "--game", "tictactoe", "--run-dir", str(tmp_path / "run"),
+    assert exit_status("train", "--game", "tictactoe", "--run-dir", str(tmp_path / "run"),
                     "--quiet", "--generations", "1",
                     *[arg for setting in tiny for arg in ("--set", setting)]) == 0
     start = load_checkpoint(tmp_path / "run" / "checkpoints" / "gen_0000.ckpt").weights
@@ -162,7 +151,7 @@ def snapshot(folder: Path) -> dict:
 def refused(capsys, folder: Path, args, named: str) -> None:
     """The export command ends with one line on stderr naming `named`, and `folder` as it was."""
     before = snapshot(folder)
-    status = zeroplay("export", *args)
+    status = exit_status("export", *args)
     out, err = capsys.readouterr()
     assert status not in (0, None), out
     assert len(err.splitlines()) == 1 and err.startswith("zeroplay") and "Traceback" not in err
@@ -204,7 +193,7 @@ def test_bad_input_is_one_line_and_writes_nothing(capsys, tmp_path, monkeypatch,
 def test_force_replaces_an_existing_file(tmp_path, capsys):
     out = tmp_path / "model.safetensors"
     out.write_text("old")
-    assert zeroplay("export", "--checkpoint", "builtin", "--game", "tictactoe", "--format",
+    assert exit_status("export", "--checkpoint", "builtin", "--game", "tictactoe", "--format",
                     "safetensors", "--out", str(out), "--force") == 0
     assert f"wrote {out}: tictactoe generation" in capsys.readouterr().out
     assert load_checkpoint(out, "tictactoe").generation == builtin("tictactoe")[1].generation

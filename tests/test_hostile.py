@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import games
+from commands import exit_status
 from engine import cli
 from engine.checkpoint import MAGIC, Checkpoint, CheckpointError, load_checkpoint
 from engine.cli import main
@@ -61,10 +62,7 @@ def refused(capsys, args, named, stdin: str | None = None, monkeypatch=None) -> 
     without a traceback, that names `named`; return the line."""
     if stdin is not None:
         monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    try:
-        status = main(args)
-    except SystemExit as e:  # argparse: a bad option value
-        status = e.code
+    status = exit_status(*args)
     out, err = capsys.readouterr()
     assert status not in (0, None), out
     lines = err.splitlines()

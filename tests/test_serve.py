@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import games
+from commands import exit_status
 from engine import cli
 from engine.players import mcts_player, resolve_checkpoint
 from engine.serve import (Match, Matches, add_serve, board, describe_game, layout, listen,
@@ -214,26 +215,15 @@ def test_a_go9_game_is_drawn_with_a1_at_the_lower_left():
         assert sum(cell != "" for line in game["board"] for cell in line) == 1 + (reply != "pass")
 
 
-def run_cli(*args: str) -> int:
-    """cli.main with the serve command (added here while cli.py does not list it)."""
-    commands = cli.COMMANDS if add_serve in cli.COMMANDS else [*cli.COMMANDS, add_serve]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cli, "COMMANDS", commands)
-        try:
-            return cli.main(list(args))
-        except SystemExit as e:
-            return e.code
-
-
 def test_the_command_needs_its_extra_and_binds_to_loopback(monkeypatch, capsys):
     monkeypatch.setattr("engine.serve.MODULES", ("starlette", "no_such_module_zp"))
-    assert run_cli("serve", "--game", "connect4", "--checkpoint", "builtin") == 1
+    assert exit_status("serve", "--game", "connect4", "--checkpoint", "builtin") == 1
     assert 'pip install "zeroplay[serve]"' in capsys.readouterr().err
     parser = cli.Parser(prog="zeroplay")
     add_serve(parser.add_subparsers())
     args = parser.parse_args(["serve", "--checkpoint", "builtin"])
     assert (args.host, args.port) == ("127.0.0.1", 8000)
-    assert run_cli("serve", "--checkpoint", "builtin", "--port", "70000") == 2
+    assert exit_status("serve", "--checkpoint", "builtin", "--port", "70000") == 2
 
 
 def test_the_socket_is_tcp_by_name_so_asyncio_sets_nodelay():
@@ -246,7 +236,7 @@ def test_a_port_in_use_is_one_line(capsys):
     with listen("127.0.0.1", 0) as taken:
         port = str(taken.getsockname()[1])
         taken.listen()
-        assert run_cli("serve", "--game", "connect4", "--checkpoint", "builtin",
+        assert exit_status("serve", "--game", "connect4", "--checkpoint", "builtin",
                        "--port", port) == 1
     assert capsys.readouterr().err == (f"zeroplay: error: cannot listen on 127.0.0.1:{port}: "
                                        "Address already in use\n")
@@ -296,4 +286,4 @@ def test_a_checkpoint_server_has_no_run(client):
     assert client.get("/api/run").status_code == 404
     refused = client.post("/api/games", json={"generation": 0})
     assert refused.status_code == 400 and "no --run-dir" in refused.json()["error"]
-    assert run_cli("serve", "--checkpoint", "builtin", "--run-dir", "runs/x") == 2
+    assert exit_status("serve", "--checkpoint", "builtin", "--run-dir", "runs/x") == 2

@@ -12,7 +12,7 @@ from tqdm import tqdm
 from engine import rundir
 from engine.arena import describe_elo, rating_basis
 from engine.players import network_player
-from engine.strength import measure
+from engine.strength import has_scored_positions, measure
 
 GEN = re.compile(r"^gen_(\d{4})\.ckpt$")
 
@@ -26,7 +26,9 @@ def read_metrics(run_dir: Path) -> list[dict]:
 def score_generations(run_dir: Path, game: str, simulations: list[int], every: int = 1,
                       data_file: str | None = None) -> list[dict]:
     """Optimal-move rates of every `every`-th generation checkpoint and the last one, with
-    their minutes."""
+    their minutes (none for a game without scored positions and no data_file: Elo only)."""
+    if data_file is None and not has_scored_positions(game):
+        simulations = []
     minutes = {r["generation"]: r.get("minutes") for r in read_metrics(run_dir)}
     folder = run_dir / "checkpoints"
     checkpoints = {int(m.group(1)): path for path in (folder.iterdir() if folder.is_dir() else ())
@@ -49,11 +51,11 @@ def table(rows: list[dict], run_dir: Path) -> str:
     behind it."""
     elo = {r["generation"]: r["elo"] for r in read_metrics(run_dir) if "elo" in r}
     anchors = sorted({a for ratings in elo.values() for a in ratings})
-    rates = [k for k in rows[0] if k.startswith("optimal_")]
+    rates = [k for k in rows[0] if k.startswith("optimal_")]  # none: Elo only
     names = ["raw policy" if k == "optimal_0" else f"{k.split('_')[1]} sims" for k in rates]
     header = ["generation", "minutes", *names, *(f"Elo vs {a}" for a in anchors)]
     lines = [header]
-    for row in rows:
+    for row in rows if rates else [r for r in rows if r["generation"] in elo]:
         minutes = "" if row["minutes"] is None else f"{row['minutes']:.1f}"
         ratings = elo.get(row["generation"], {})
         lines.append([str(row["generation"]), minutes, *(f"{row[k]:.1%}" for k in rates),
@@ -88,15 +90,21 @@ def plot(rows: list[dict], elo: list, title: str, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 7), sharex=True)
-    for key in [k for k in rows[0] if k.startswith("optimal_")]:
+    rates = [k for k in rows[0] if k.startswith("optimal_")]
+    if rates:
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 7), sharex=True)
+    else:  # a game without scored positions: its Elo only
+        fig, bottom = plt.subplots(figsize=(7, 4))
+        bottom.set_title(title)
+    for key in rates:
         sims = key.split("_")[1]
         label = "raw policy" if sims == "0" else f"{sims} simulations"
         top.plot([r["minutes"] for r in rows], [100 * r[key] for r in rows], "o-", label=label)
-    top.set_ylabel("optimal moves (%)")
-    top.legend()
-    top.grid(alpha=0.3)
-    top.set_title(title)
+    if rates:
+        top.set_ylabel("optimal moves (%)")
+        top.legend()
+        top.grid(alpha=0.3)
+        top.set_title(title)
     for anchor in sorted({p[1] for p in elo}):
         pts = [p for p in elo if p[1] == anchor]
         bottom.errorbar([p[0] for p in pts], [p[2] for p in pts],

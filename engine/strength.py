@@ -83,6 +83,11 @@ def optimal_rate(actions: np.ndarray, optimal) -> float:
     return float(np.mean([int(a) in ok for a, ok in zip(actions, optimal)]))
 
 
+def has_scored_positions(game_name: str) -> bool:
+    """Whether `measure` has positions of its own for the game (solved whole, or shipped)."""
+    return solved_whole(game_name) or (DATA_DIR / game_name / "bench_moves.tsv").is_file()
+
+
 def measure(game_name: str, player, data_file: str | Path | None = None) -> tuple[float, int]:
     """(optimal-move rate, positions) of a player: every position of a game solved whole, or
     the positions of data_file (default: the game's bench_moves.tsv)."""

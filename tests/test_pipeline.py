@@ -523,6 +523,24 @@ def test_the_curve_scores_every_nth_generation_and_the_last(trained):
     assert rows[-1]["minutes"] == minutes[3] and 0.3 < rows[-1]["optimal_0"] <= 1.0
 
 
+def test_the_curve_of_a_game_without_scored_positions_is_its_elo_only(trained, tmp_path):
+    pytest.importorskip("matplotlib")
+    from engine.curve import elo_points, plot, score_generations, table
+    run_dir, _ = trained
+    records = read_metrics(run_dir)
+    # a game with no positions of its own (Othello): no checkpoint is scored, no data is read
+    rows = score_generations(run_dir, "othello", [0, 200])
+    assert [r["generation"] for r in rows] == [0, 1, 2, 3]
+    assert all(set(r) == {"generation", "minutes"} for r in rows)
+    text = table(rows, run_dir)
+    assert "raw policy" not in text and "sims" not in text.splitlines()[0]
+    rated = [r["generation"] for r in records if "elo" in r]
+    assert [int(line.split()[0]) for line in text.splitlines()[1:]
+            if line.split()[0].isdigit()] == rated
+    plot(rows, elo_points(run_dir), "othello", tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").stat().st_size > 0
+
+
 def test_the_curve_reads_metrics_without_a_line_torn_by_a_kill(tmp_path):
     from engine.curve import read_metrics as curve_metrics
     (tmp_path / "metrics.jsonl").write_text('{"generation": 1, "minutes": 0.5}\n{"generat')

@@ -21,7 +21,7 @@ from engine.config import Config
 from engine.extras import require
 from engine.network import InferenceSettings, NetworkEvaluator, make_evaluator
 from engine.rundir import RunError
-from engine.selfplay import GameRecord, SelfPlayStats, SelfPlayStream, play_games
+from engine.selfplay import GameQuota, GameRecord, SelfPlayStats, SelfPlayStream, play_games
 
 Played = tuple[list[GameRecord], SelfPlayStats, int]  # records, stats, network evaluations
 
@@ -43,9 +43,11 @@ class LocalSelfPlay:
         self.net, self.game = evaluator.net, games.get(config.game)
         self.stream: SelfPlayStream | None = None
 
-    def play(self, weights: dict, num_games: int, seed: int) -> Played:
+    def play(self, weights: dict, num_games: int, seed: int,
+             quota: GameQuota | None = None) -> Played:
         """Play num_games games with these weights (seed: of the first call's games; weights:
-        on the CPU, any device's network takes them)."""
+        on the CPU, any device's network takes them), or with carry_over as many as this
+        process claims from a quota that other processes share."""
         self.net.load_state_dict(weights)
         sp, search = self.config.selfplay, self.config.search
         before = self.evaluator.positions
@@ -55,7 +57,7 @@ class LocalSelfPlay:
             if self.stream is None:
                 self.stream = SelfPlayStream(self.game, self.evaluator, search, sp,
                                              sp.games_in_parallel, seed)
-            records, stats = self.stream.play(num_games)
+            records, stats = self.stream.play(num_games, quota=quota)
         return records, stats, self.evaluator.positions - before
 
     def close(self) -> None:
@@ -64,12 +66,32 @@ class LocalSelfPlay:
 
 _worker: LocalSelfPlay | None = None
 _start_error: str | None = None
+_claimed = None  # the games of the current call claimed by all the pool's workers together
 
 
-def _start_worker(config: Config, settings: InferenceSettings) -> None:
+class SharedQuota:
+    """A generation's games, claimed one by one by whichever worker finishes them first: a
+    worker whose games end early plays on for the others instead of waiting for them."""
+
+    def __init__(self, claimed, total: int):
+        self.claimed, self.total = claimed, total
+
+    def take(self) -> bool:
+        with self.claimed.get_lock():
+            if self.claimed.value >= self.total:
+                return False
+            self.claimed.value += 1
+            return True
+
+    def full(self) -> bool:
+        return self.claimed.value >= self.total
+
+
+def _start_worker(config: Config, settings: InferenceSettings, claimed=None) -> None:
     """A pool's initializer. A failure is kept for the first job to raise: an initializer that
     raises makes the pool start a new worker, forever."""
-    global _worker, _start_error
+    global _worker, _start_error, _claimed
+    _claimed = claimed
     try:
         torch.set_num_threads(1)
         game = games.get(config.game)
@@ -79,17 +101,25 @@ def _start_worker(config: Config, settings: InferenceSettings) -> None:
         _start_error = f"a self-play worker could not start: {type(e).__name__}: {e}"
 
 
-def _worker_play(weights: dict, num_games: int, seed: int):
+def _worker_play(weights: dict, num_games: int, seed: int, shared: bool = False):
+    """This worker's games: its share of the call (num_games), or with `shared` as many of the
+    call's num_games as it claims first."""
     if _worker is None:
         raise RuntimeError(_start_error)
-    return _worker.play(weights, num_games, seed)
+    return _worker.play(weights, num_games, seed,
+                        SharedQuota(_claimed, num_games) if shared else None)
+
+
+def worker_seed(seed: int, worker: int) -> int:
+    """The seed of a worker's games (of its first call: later calls go on with its stream)."""
+    return seed + 1_000_003 * worker
 
 
 def shares(num_games: int, workers: int, seed: int) -> list[tuple[int, int, int]]:
     """(worker, games, seed) of each worker with games to play: num_games split evenly."""
     counts = np.full(workers, num_games // workers)
     counts[: num_games % workers] += 1
-    return [(i, int(n), seed + 1_000_003 * i) for i, n in enumerate(counts) if n]
+    return [(i, int(n), worker_seed(seed, i)) for i, n in enumerate(counts) if n]
 
 
 def merge(parts: list[Played]) -> Played:
@@ -100,15 +130,25 @@ def merge(parts: list[Played]) -> Played:
 
 class ProcessSelfPlay:
     """Self-play in `workers` processes with one torch thread each: every core plays its own
-    batch of games, so the tree work of one overlaps the network work of the others."""
+    batch of games, so the tree work of one overlaps the network work of the others. With
+    carry_over, the workers claim a call's games from one count as they finish them (which
+    worker plays which game then depends on timing: `pipeline.workers = 1` is reproducible);
+    else each plays an even share to the end."""
 
     def __init__(self, config: Config, settings: InferenceSettings, workers: int):
-        self.pool = mp.get_context("spawn").Pool(workers, _start_worker, (config, settings))
-        self.workers = workers
+        ctx = mp.get_context("spawn")
+        self.claimed = ctx.Value("q", 0)
+        self.pool = ctx.Pool(workers, _start_worker, (config, settings, self.claimed))
+        self.workers, self.shared = workers, config.selfplay.carry_over
 
     def play(self, weights: dict, num_games: int, seed: int) -> Played:
-        jobs = [(weights, n, s) for _, n, s in shares(num_games, self.workers, seed)]
-        return merge(self.pool.starmap(_worker_play, jobs))
+        if self.shared:
+            self.claimed.value = 0
+            jobs = [(weights, num_games, worker_seed(seed, i), True)
+                    for i in range(self.workers)]
+        else:
+            jobs = [(weights, n, s) for _, n, s in shares(num_games, self.workers, seed)]
+        return merge(self.pool.starmap(_worker_play, jobs, chunksize=1))
 
     def close(self) -> None:
         self.pool.close()

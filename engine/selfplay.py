@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -89,6 +90,34 @@ class _Slot:
     opening: list = field(default_factory=list)  # the random moves before states[0]
 
 
+class GameQuota(Protocol):
+    """The finished games one `SelfPlayStream.play` call may hand out: a count of its own, or
+    one shared by the worker processes of a generation (engine/backends.py), so that a worker
+    whose games end late does not keep the others waiting."""
+
+    def take(self) -> bool:
+        """Claim one more game for the call; False once it has all it wants."""
+
+    def full(self) -> bool:
+        """Whether every game is claimed."""
+
+
+class GameCount:
+    """A quota of n games for one caller."""
+
+    def __init__(self, n: int):
+        self.left = n
+
+    def take(self) -> bool:
+        if self.left <= 0:
+            return False
+        self.left -= 1
+        return True
+
+    def full(self) -> bool:
+        return self.left <= 0
+
+
 class SelfPlayStream:
     """B self-play games in flight, searched together. Each `play` call returns num_games
     finished games. With carry_over, a finished game's slot starts a new game at once, and the
@@ -127,14 +156,23 @@ class SelfPlayStream:
         return _Slot(playthrough=self.rng.random() < self.cfg.resign_playthrough,
                      opening=opening)
 
-    def play(self, num_games: int, carry_over: bool = True
+    def play(self, num_games: int, carry_over: bool = True, quota: GameQuota | None = None
              ) -> tuple[list[GameRecord], SelfPlayStats]:
+        """The next num_games finished games; with a shared quota (carry_over only), as many
+        as this stream claims from it before it is full."""
         game, cfg, search, searcher = self.game, self.cfg, self.search, self.searcher
         states, slots, rng = self.states, self.slots, self.rng
+        quota = quota or GameCount(num_games)
         searcher.set_roots(states)  # fresh trees: the network may have changed since
         active = np.ones(len(states), bool)
-        started, finished = len(states), self.finished
-        while active.any() and (not carry_over or len(finished) < num_games):
+        started, finished, handed = len(states), self.finished, []
+
+        def hand_out():  # the oldest finished games first
+            while finished and quota.take():
+                handed.append(finished.pop(0))
+
+        hand_out()
+        while active.any() and not (carry_over and quota.full()):
             full = cfg.playout_cap_fraction <= 0 or rng.random() < cfg.playout_cap_fraction
             # Gumbel picks its moves by its noise (no temperature), so fast moves keep it too
             result = searcher.run(add_noise=full or search.method == "gumbel",
@@ -171,11 +209,11 @@ class SelfPlayStream:
                     started += 1
                 else:
                     active[b] = False
+            hand_out()
             searcher.advance(actions, states)
             if len(finished_rows):
                 searcher.set_roots(states[finished_rows], finished_rows)
-        games, self.finished = finished[:num_games], finished[num_games:]
-        return [r for r, _ in games], SelfPlayStats.merge([g for _, g in games])
+        return [r for r, _ in handed], SelfPlayStats.merge([g for _, g in handed])
 
 
 def play_games(game: Game, evaluate, search: SearchConfig, cfg: SelfPlayConfig, num_games: int,

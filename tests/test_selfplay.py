@@ -90,6 +90,68 @@ def test_a_stream_keeps_its_batch_full_and_carries_unfinished_games_over():
     assert np.mean(carried.batches) > np.mean(exact.batches)
 
 
+class SharedCount:
+    """A quota that two streams share, as the worker processes share one (engine/backends.py)."""
+
+    def __init__(self, total):
+        self.claimed, self.total = 0, total
+
+    def take(self):
+        if self.claimed >= self.total:
+            return False
+        self.claimed += 1
+        return True
+
+    def full(self):
+        return self.claimed >= self.total
+
+
+def test_streams_sharing_a_quota_hand_out_exactly_its_games_and_keep_the_rest():
+    cfg = SelfPlayConfig(games_in_parallel=8, temperature_moves=9)
+    fast, slow = (SelfPlayStream(GAME, UniformEvaluator(), SEARCH, cfg, batch=8, seed=s)
+                  for s in (1, 2))
+    slow.play(3)  # games in flight
+    in_flight = [slot.policies[0] for slot in slow.slots if slot.moves > 0]
+    assert in_flight
+    quota = SharedCount(12)
+    first, _ = fast.play(12, quota=quota)  # one stream claims every game ...
+    assert len(first) == 12 and quota.full()
+    late, late_stats = slow.play(12, quota=quota)  # ... the other hands out none
+    assert late == [] and late_stats.games == 0
+    quota = SharedCount(20)
+    second, _ = slow.play(20, quota=quota)  # and finishes its games in the next call
+    assert len(second) == 20 and quota.claimed == 20
+    openings = [t.policies[0] for t in second]
+    assert all(any(np.array_equal(p, q) for q in openings) for p in in_flight)
+
+
+def test_one_stream_with_a_shared_quota_hands_out_the_games_of_its_own_count():
+    cfg = SelfPlayConfig(games_in_parallel=8, temperature_moves=9)
+    a, b = (SelfPlayStream(GAME, UniformEvaluator(), SEARCH, cfg, batch=8, seed=3)
+            for _ in range(2))
+    for n in (5, 11):
+        mine, _ = a.play(n)
+        counted, _ = b.play(n, quota=SharedCount(n))
+        assert [r.actions.tolist() for r in mine] == [r.actions.tolist() for r in counted]
+
+
+def test_process_workers_share_a_generations_games_exactly():
+    from engine.backends import ProcessSelfPlay
+    from engine.config import load_config
+    from engine.network import InferenceSettings, build_network
+
+    config = load_config("tictactoe", overrides=["selfplay.games_in_parallel=4",
+                                                 "search.simulations=4"])
+    weights = build_network(GAME, config.network).state_dict()
+    backend = ProcessSelfPlay(config, InferenceSettings(), workers=2)
+    try:
+        for n in (6, 9):
+            records, stats, evaluations = backend.play(weights, n, seed=0)
+            assert len(records) == stats.games == n and evaluations > 0
+    finally:
+        backend.close()
+
+
 class FirstPlayerLost:
     """Uniform priors; value -0.9 wherever the first player is to move, +0.9 for the second:
     the first player's searches see it lost."""

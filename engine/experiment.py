@@ -7,6 +7,7 @@ Experiment file (TOML):
     seeds = [0, 1, 2, 3, 4]
     evaluations = 2_000_000        # each run's budget of self-play network evaluations
     round_robin_generations = 5     # saved generations per run in the non-transitivity check
+    more_seeds = {star = [5, 6]}    # optional: seeds of some arms only (where intervals overlap)
     [base.selfplay]                 # settings of every arm (config tables, as in --config)
     games_per_generation = 128
     [arms.alphazero.learner]        # one table per arm: its own settings over the base
@@ -34,8 +35,8 @@ import games
 from engine.checkpoint import atomic_write
 from engine.config import BIG, Config, ConfigError, load_config
 
-EXPERIMENT_KEYS = {"game", "seeds", "evaluations", "round_robin_generations", "round_robin_games",
-                   "base", "arms"}
+EXPERIMENT_KEYS = {"game", "seeds", "more_seeds", "evaluations", "round_robin_generations",
+                   "round_robin_games", "base", "arms"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,18 @@ class Experiment:
     base: dict = field(default_factory=dict)
     round_robin_generations: int = 5
     round_robin_games: int = 16  # games per pair of generations (both colours, random openings)
+    more_seeds: dict = field(default_factory=dict)  # arm name -> its seeds beyond `seeds`
+
+    def seeds_of(self, arm: str) -> tuple[int, ...]:
+        """Every seed of one arm: the experiment's, then the arm's own more_seeds."""
+        return self.seeds + tuple(self.more_seeds.get(arm, ()))
+
+    def grid(self) -> list[tuple[str, int]]:
+        """Every (arm, seed), seed by seed (a grid cut short has every arm at its first seeds),
+        the arms' own more_seeds after the experiment's."""
+        extra = sorted({s for seeds in self.more_seeds.values() for s in seeds})
+        return [(arm, seed) for seed in (*self.seeds, *extra) for arm in self.arms
+                if seed in self.seeds_of(arm)]
 
     def config(self, arm: str, seed: int) -> Config:
         """The resolved config of one run: game defaults, base, the arm, then seed and budget."""
@@ -85,9 +98,7 @@ def load_experiment(path: str | Path) -> Experiment:
         raise ConfigError(f"experiment {path}: game must be one of {', '.join(games.names())}, "
                           f"not {game!r}")
     seeds = data.get("seeds", [0])
-    if (not isinstance(seeds, list) or not seeds or len(set(seeds)) != len(seeds)
-            or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**31
-                       for s in seeds)):
+    if not _seed_list(seeds):
         raise ConfigError(f"experiment {path}: seeds must be a list of distinct integers in "
                           f"[0, 2^31), not {seeds!r}"[:200])
     numbers = {}
@@ -115,8 +126,20 @@ def load_experiment(path: str | Path) -> Experiment:
                 raise ConfigError(f"experiment {path}: pipeline.seed, evaluations, generations "
                                   "and minutes come from the experiment's seeds and evaluations "
                                   "(every arm has the same budget), not from a table")
+    more_seeds = data.get("more_seeds", {})
+    if not isinstance(more_seeds, dict):
+        raise ConfigError(f"experiment {path}: more_seeds must be a table of arm = [seeds]")
+    for arm, extra in more_seeds.items():
+        if arm not in arms:
+            raise ConfigError(f"experiment {path}: more_seeds names {arm!r}, which is no arm "
+                              f"(arms: {', '.join(arms)})"[:300])
+        if not _seed_list(extra) or set(extra) & set(seeds):
+            raise ConfigError(f"experiment {path}: more_seeds.{arm} must be a list of distinct "
+                              f"integers in [0, 2^31) that `seeds` does not hold, not "
+                              f"{extra!r}"[:300])
     experiment = Experiment(game, tuple(seeds), numbers["evaluations"], arms, base,
-                            numbers["round_robin_generations"], numbers["round_robin_games"])
+                            numbers["round_robin_generations"], numbers["round_robin_games"],
+                            {arm: tuple(extra) for arm, extra in more_seeds.items()})
     for arm in arms:
         config = experiment.config(arm, seeds[0])
         check_learner(games.get(game), config)
@@ -141,7 +164,7 @@ def run_experiment(path: str | Path, root: str | Path, quiet: bool = False,
     root.mkdir(parents=True, exist_ok=True)
     with RunLock(root):
         atomic_write(saved, text)
-        grid = [(arm, seed) for seed in experiment.seeds for arm in experiment.arms]
+        grid = experiment.grid()
         if jobs <= 1:
             for i, (arm, seed) in enumerate(grid, 1):
                 _say(quiet, f"[{i}/{len(grid)}] {arm} seed {seed}")
@@ -171,10 +194,19 @@ def _check_growth(old: Experiment, new: Experiment, root: Path, path) -> None:
                                        ("base", old.base, new.base)) if a != b]
     changed += [f"arms.{arm}" for arm in old.arms if old.arms[arm] != new.arms.get(arm)]
     changed += [f"seed {s}" for s in old.seeds if s not in new.seeds]
+    changed += [f"seed {s} of {arm}" for arm in old.arms for s in old.seeds_of(arm)
+                if s not in old.seeds and s not in new.seeds_of(arm)]
     if changed:
         raise ConfigError(f"{root} holds another experiment: {path} changes "
                           f"{', '.join(changed)} (an experiment may only gain arms and seeds; "
                           "use a new directory)")
+
+
+def _seed_list(seeds) -> bool:
+    """Whether seeds is a nonempty list of distinct integers in [0, 2^31)."""
+    return (isinstance(seeds, list) and bool(seeds) and len(set(seeds)) == len(seeds)
+            and all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**31
+                    for s in seeds))
 
 
 def _run_one(path: Path, root: Path, arm: str, seed: int) -> None:

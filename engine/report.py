@@ -201,7 +201,7 @@ def load_points(experiment, root: Path) -> dict:
     report written while the grid runs leaves the others out)."""
     out = {}
     for arm in experiment.arms:
-        for seed in experiment.seeds:
+        for seed in experiment.seeds_of(arm):
             records = read_metrics(experiment.run_dir(root, arm, seed) / "metrics.jsonl")
             if records and records[-1].get("evaluations_total", 0) >= experiment.evaluations:
                 out.setdefault(arm, {})[seed] = records
@@ -713,7 +713,10 @@ def write_report(experiment, root: Path, quiet: bool = False) -> Path:
     notes = _notes(experiment, points)
     lines = [f"# Experiment report: {experiment.game}", "",
              f"Arms: {', '.join(experiment.arms)}; seeds: "
-             f"{', '.join(map(str, experiment.seeds))}; budget: {experiment.evaluations:,} "
+             f"{', '.join(map(str, experiment.seeds))}"
+             + "".join(f" (and {', '.join(map(str, extra))} for {arm})"
+                       for arm, extra in experiment.more_seeds.items())
+             + f"; budget: {experiment.evaluations:,} "
              "self-play network evaluations per run. Runs reported (those that have spent "
              "their budget): "
              + ", ".join(f"{arm} {len(runs)}" for arm, runs in points.items()) + ".", "",

@@ -93,6 +93,10 @@ def test_a_tiny_experiment_reports_every_arm(tmp_path):
     ({"x": 'kind = "noisy_critic"\nflip_probability = 1.5'}, TINY, "flip_probability"),
     ({"x": 'kind = "alphazero"'}, TINY.replace("seeds = [0]", "seeds = [0, 0]"), "seeds"),
     ({"x": 'kind = "alphazero"'}, TINY + "[base.pipeline.x]\n", "pipeline"),
+    ({"x": 'kind = "alphazero"'}, TINY.replace("seeds = [0]\n", "seeds = [0]\n"
+                                               "more_seeds = {y = [1]}\n"), "'y', which is no arm"),
+    ({"x": 'kind = "alphazero"'}, TINY.replace("seeds = [0]\n", "seeds = [0]\n"
+                                               "more_seeds = {x = [1, 0]}\n"), "more_seeds.x"),
 ])
 def test_bad_experiments_are_refused_with_one_line_and_nothing_written(tmp_path, arms, head,
                                                                         message):
@@ -102,6 +106,41 @@ def test_bad_experiments_are_refused_with_one_line_and_nothing_written(tmp_path,
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in done.stderr
     assert not root.exists()
+
+
+def test_more_seeds_of_some_arms_run_after_every_arms_seeds_and_may_only_grow(tmp_path):
+    from engine.config import ConfigError
+    from engine.experiment import _check_growth, load_experiment
+
+    arms = {"a": 'kind = "alphazero"', "b": 'kind = "star"'}
+    (tmp_path / "old").mkdir()
+    old = load_experiment(experiment_file(tmp_path / "old", arms, TINY.replace(
+        "seeds = [0]\n", "seeds = [0, 1]\nmore_seeds = {b = [7, 5]}\n")))
+    assert old.seeds_of("a") == (0, 1) and old.seeds_of("b") == (0, 1, 7, 5)
+    assert old.grid() == [("a", 0), ("b", 0), ("a", 1), ("b", 1), ("b", 5), ("b", 7)]
+    grown = load_experiment(experiment_file(tmp_path, arms, TINY.replace(
+        "seeds = [0]\n", "seeds = [0, 1]\nmore_seeds = {a = [5], b = [7, 5, 9]}\n")))
+    _check_growth(old, grown, tmp_path, "grown.toml")  # more seeds: accepted
+    shrunk = load_experiment(experiment_file(tmp_path, arms, TINY.replace(
+        "seeds = [0]\n", "seeds = [0, 1]\nmore_seeds = {b = [5]}\n")))
+    with pytest.raises(ConfigError, match="seed 7 of b"):
+        _check_growth(old, shrunk, tmp_path, "shrunk.toml")
+
+
+def test_the_report_reads_the_runs_of_an_arms_more_seeds(tmp_path):
+    from engine.experiment import load_experiment
+    from engine.report import load_points
+
+    e = load_experiment(experiment_file(tmp_path, {"a": 'kind = "alphazero"', "b": 'kind = "star"'},
+                                        TINY.replace("seeds = [0]\n",
+                                                     "seeds = [0]\nmore_seeds = {b = [3]}\n")))
+    for arm, seed, spent in (("a", 0, 800), ("b", 0, 800), ("b", 3, 900), ("a", 3, 900)):
+        run = e.run_dir(tmp_path, arm, seed)  # ("a", 3): not a run of the experiment
+        run.mkdir(parents=True)
+        (run / "metrics.jsonl").write_text(json.dumps({"generation": 1,
+                                                       "evaluations_total": spent}) + "\n")
+    points = load_points(e, tmp_path)
+    assert sorted(points["a"]) == [0] and sorted(points["b"]) == [0, 3]
 
 
 def test_a_warm_start_begins_from_the_checkpoint_and_measures_kl_from_it(tmp_path):

@@ -45,9 +45,10 @@ class LocalSelfPlay:
 
     def play(self, weights: dict, num_games: int, seed: int,
              quota: GameQuota | None = None) -> Played:
-        """Play num_games games with these weights (seed: of the first call's games; weights:
-        on the CPU, any device's network takes them), or with carry_over as many as this
-        process claims from a quota that other processes share."""
+        """Play num_games games with these weights (on the CPU: any device's network takes
+        them), or with carry_over as many as this process claims from a quota that other
+        processes share. seed: of this call's games; with carry_over, of the first call's only
+        (later calls go on with the stream)."""
         self.net.load_state_dict(weights)
         sp, search = self.config.selfplay, self.config.search
         before = self.evaluator.positions
@@ -67,6 +68,7 @@ class LocalSelfPlay:
 _worker: LocalSelfPlay | None = None
 _start_error: str | None = None
 _claimed = None  # the games of the current call claimed by all the pool's workers together
+_index = 0  # this worker's number in its pool, in the order they started
 
 
 class SharedQuota:
@@ -87,11 +89,16 @@ class SharedQuota:
         return self.claimed.value >= self.total
 
 
-def _start_worker(config: Config, settings: InferenceSettings, claimed=None) -> None:
-    """A pool's initializer. A failure is kept for the first job to raise: an initializer that
-    raises makes the pool start a new worker, forever."""
-    global _worker, _start_error, _claimed
+def _start_worker(config: Config, settings: InferenceSettings, claimed=None,
+                  started=None) -> None:
+    """A pool's initializer (claimed: the pool's shared game count; started: its count of
+    workers started, which numbers this one). A failure is kept for the first job to raise:
+    an initializer that raises makes the pool start a new worker, forever."""
+    global _worker, _start_error, _claimed, _index
     _claimed = claimed
+    if started is not None:
+        with started.get_lock():
+            _index, started.value = started.value, started.value + 1
     try:
         torch.set_num_threads(1)
         game = games.get(config.game)
@@ -102,16 +109,20 @@ def _start_worker(config: Config, settings: InferenceSettings, claimed=None) -> 
 
 
 def _worker_play(weights: dict, num_games: int, seed: int, shared: bool = False):
-    """This worker's games: its share of the call (num_games), or with `shared` as many of the
-    call's num_games as it claims first."""
+    """This worker's games: its share of the call (num_games, seeded by `seed`), or with
+    `shared` as many of the call's num_games as it claims first (its stream seeded by `seed`
+    and its own number: whichever job a worker takes, no two streams share a seed)."""
     if _worker is None:
         raise RuntimeError(_start_error)
-    return _worker.play(weights, num_games, seed,
-                        SharedQuota(_claimed, num_games) if shared else None)
+    if shared:
+        return _worker.play(weights, num_games, worker_seed(seed, _index),
+                            SharedQuota(_claimed, num_games))
+    return _worker.play(weights, num_games, seed)
 
 
 def worker_seed(seed: int, worker: int) -> int:
-    """The seed of a worker's games (of its first call: later calls go on with its stream)."""
+    """The seed of a worker's games in a call (with carry_over, of its stream's first call
+    only: later calls go on with the stream)."""
     return seed + 1_000_003 * worker
 
 
@@ -138,14 +149,14 @@ class ProcessSelfPlay:
     def __init__(self, config: Config, settings: InferenceSettings, workers: int):
         ctx = mp.get_context("spawn")
         self.claimed = ctx.Value("q", 0)
-        self.pool = ctx.Pool(workers, _start_worker, (config, settings, self.claimed))
+        self.pool = ctx.Pool(workers, _start_worker,
+                             (config, settings, self.claimed, ctx.Value("q", 0)))
         self.workers, self.shared = workers, config.selfplay.carry_over
 
     def play(self, weights: dict, num_games: int, seed: int) -> Played:
         if self.shared:
             self.claimed.value = 0
-            jobs = [(weights, num_games, worker_seed(seed, i), True)
-                    for i in range(self.workers)]
+            jobs = [(weights, num_games, seed, True)] * self.workers
         else:
             jobs = [(weights, n, s) for _, n, s in shares(num_games, self.workers, seed)]
         return merge(self.pool.starmap(_worker_play, jobs, chunksize=1))

@@ -548,7 +548,8 @@ def add_curve(subparsers) -> None:
         "curve", help="learning curve of a run: strength and Elo by generation, as a table "
                       "and a PNG",
         description="Score every generation's checkpoint of a run against perfect play (as "
-                    "`strength` does) and print a table of it with the promoted networks' Elo; "
+                    "`strength` does) and print a table of it with the promoted networks' Elo "
+                    "(a game without scored positions, such as Othello: the Elo alone); "
                     "--out also plots it.")
     p.add_argument("--run-dir", required=True, metavar="DIR", help="the run directory")
     p.add_argument("--simulations", type=simulation_list, default=[0, 200], metavar="N,N",
@@ -566,15 +567,21 @@ def run_curve(args) -> int:
 
     from engine.curve import elo_points, plot, score_generations, table
     from engine.rundir import read_config, read_metrics
+    from engine.strength import has_scored_positions
 
     run_dir = Path(args.run_dir)
     game = read_config(run_dir).game
     read_metrics(run_dir / "metrics.jsonl")  # a damaged file is refused before any scoring
     if args.out:
         require("plot", ("matplotlib",), "curve --out")  # before minutes of scoring
+    scored = args.data is not None or has_scored_positions(game)
+    if not scored:
+        print(f"{game} has no scored positions: its curve is its Elo against the anchors "
+              f"(--simulations and --every unused)", file=sys.stderr)
     rows = score_generations(run_dir, game, args.simulations, args.every, args.data)
     if not rows:
-        raise ValueError(f"{run_dir} has no generation checkpoints")
+        raise ValueError(f"{run_dir} has no generation checkpoints" if scored else
+                         f"{run_dir} has no rated generation yet")
     print(json.dumps(rows) if args.json else table(rows, run_dir))
     if args.out:
         plot(rows, elo_points(run_dir), f"{game}: {run_dir.name}", Path(args.out))
@@ -648,7 +655,7 @@ def run_experiment_command(args) -> int:
     experiment = load_experiment(args.file)
     game = games.get(experiment.game)
     for arm in experiment.arms:  # every arm checked before anything is written
-        for seed in experiment.seeds:
+        for seed in experiment.seeds_of(arm):
             check_train(game, experiment.config(arm, seed))
     if args.report_only:
         path = write_report(experiment, Path(args.dir), quiet=args.quiet)

@@ -26,9 +26,11 @@ def read_metrics(run_dir: Path) -> list[dict]:
 def score_generations(run_dir: Path, game: str, simulations: list[int], every: int = 1,
                       data_file: str | None = None) -> list[dict]:
     """Optimal-move rates of every `every`-th generation checkpoint and the last one, with
-    their minutes (none for a game without scored positions and no data_file: Elo only)."""
+    their minutes; for a game without scored positions (and no data_file), the rated
+    generations with their minutes only: its curve is its Elo."""
     if data_file is None and not has_scored_positions(game):
-        simulations = []
+        return [{"generation": r["generation"], "minutes": r.get("minutes")}
+                for r in read_metrics(run_dir) if "elo" in r]
     minutes = {r["generation"]: r.get("minutes") for r in read_metrics(run_dir)}
     folder = run_dir / "checkpoints"
     checkpoints = {int(m.group(1)): path for path in (folder.iterdir() if folder.is_dir() else ())
@@ -55,7 +57,7 @@ def table(rows: list[dict], run_dir: Path) -> str:
     names = ["raw policy" if k == "optimal_0" else f"{k.split('_')[1]} sims" for k in rates]
     header = ["generation", "minutes", *names, *(f"Elo vs {a}" for a in anchors)]
     lines = [header]
-    for row in rows if rates else [r for r in rows if r["generation"] in elo]:
+    for row in rows:
         minutes = "" if row["minutes"] is None else f"{row['minutes']:.1f}"
         ratings = elo.get(row["generation"], {})
         lines.append([str(row["generation"]), minutes, *(f"{row[k]:.1%}" for k in rates),

@@ -54,7 +54,7 @@ class Experiment:
 
     def seeds_of(self, arm: str) -> tuple[int, ...]:
         """Every seed of one arm: the experiment's, then the arm's own more_seeds."""
-        return self.seeds + tuple(self.more_seeds.get(arm, ()))
+        return self.seeds + tuple(sorted(self.more_seeds.get(arm, ())))
 
     def grid(self) -> list[tuple[str, int]]:
         """Every (arm, seed), seed by seed (a grid cut short has every arm at its first seeds),

@@ -120,7 +120,7 @@ class GameCount:
 
 class SelfPlayStream:
     """B self-play games in flight, searched together. Each `play` call returns num_games
-    finished games. With carry_over, a finished game's slot starts a new game at once, and the
+    finished games (with a shared quota: those it claims). With carry_over, a finished game's slot starts a new game at once, and the
     games still running at the end (and games finished beyond num_games) carry over to the next
     call, so that every step searches all B trees; else slots empty once num_games games have
     been started, and the last steps search ever fewer."""
@@ -160,9 +160,12 @@ class SelfPlayStream:
              ) -> tuple[list[GameRecord], SelfPlayStats]:
         """The next num_games finished games; with a shared quota (carry_over only), as many
         as this stream claims from it before it is full."""
+        if quota is not None and not carry_over:
+            raise ValueError("a shared quota needs carry_over: without it a call plays its "
+                             "own games to the end")
         game, cfg, search, searcher = self.game, self.cfg, self.search, self.searcher
         states, slots, rng = self.states, self.slots, self.rng
-        quota = quota or GameCount(num_games)
+        quota = GameCount(num_games) if quota is None else quota
         searcher.set_roots(states)  # fresh trees: the network may have changed since
         active = np.ones(len(states), bool)
         started, finished, handed = len(states), self.finished, []

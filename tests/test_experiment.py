@@ -97,6 +97,10 @@ def test_a_tiny_experiment_reports_every_arm(tmp_path):
                                                "more_seeds = {y = [1]}\n"), "'y', which is no arm"),
     ({"x": 'kind = "alphazero"'}, TINY.replace("seeds = [0]\n", "seeds = [0]\n"
                                                "more_seeds = {x = [1, 0]}\n"), "more_seeds.x"),
+    ({"x": 'kind = "alphazero"'}, TINY.replace("seeds = [0]\n", "seeds = [0]\n"
+                                               "more_seeds = {x = [2, 2]}\n"), "more_seeds.x"),
+    ({"x": 'kind = "alphazero"'}, TINY.replace("seeds = [0]\n", "seeds = [0]\n"
+                                               "more_seeds = [2]\n"), "more_seeds must be a table"),
 ])
 def test_bad_experiments_are_refused_with_one_line_and_nothing_written(tmp_path, arms, head,
                                                                         message):
@@ -116,7 +120,7 @@ def test_more_seeds_of_some_arms_run_after_every_arms_seeds_and_may_only_grow(tm
     (tmp_path / "old").mkdir()
     old = load_experiment(experiment_file(tmp_path / "old", arms, TINY.replace(
         "seeds = [0]\n", "seeds = [0, 1]\nmore_seeds = {b = [7, 5]}\n")))
-    assert old.seeds_of("a") == (0, 1) and old.seeds_of("b") == (0, 1, 7, 5)
+    assert old.seeds_of("a") == (0, 1) and old.seeds_of("b") == (0, 1, 5, 7)
     assert old.grid() == [("a", 0), ("b", 0), ("a", 1), ("b", 1), ("b", 5), ("b", 7)]
     grown = load_experiment(experiment_file(tmp_path, arms, TINY.replace(
         "seeds = [0]\n", "seeds = [0, 1]\nmore_seeds = {a = [5], b = [7, 5, 9]}\n")))

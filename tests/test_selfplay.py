@@ -1,5 +1,6 @@
 """Self-play's raw game records, and the alphazero learner's training targets."""
 import dataclasses
+import hashlib
 
 import numpy as np
 import pytest
@@ -90,20 +91,13 @@ def test_a_stream_keeps_its_batch_full_and_carries_unfinished_games_over():
     assert np.mean(carried.batches) > np.mean(exact.batches)
 
 
-class SharedCount:
-    """A quota that two streams share, as the worker processes share one (engine/backends.py)."""
+def shared_quota(total):
+    """The quota that the worker processes share, here for two streams in this process."""
+    import multiprocessing as mp
 
-    def __init__(self, total):
-        self.claimed, self.total = 0, total
+    from engine.backends import SharedQuota
 
-    def take(self):
-        if self.claimed >= self.total:
-            return False
-        self.claimed += 1
-        return True
-
-    def full(self):
-        return self.claimed >= self.total
+    return SharedQuota(mp.get_context("spawn").Value("q", 0), total)
 
 
 def test_streams_sharing_a_quota_hand_out_exactly_its_games_and_keep_the_rest():
@@ -113,26 +107,36 @@ def test_streams_sharing_a_quota_hand_out_exactly_its_games_and_keep_the_rest():
     slow.play(3)  # games in flight
     in_flight = [slot.policies[0] for slot in slow.slots if slot.moves > 0]
     assert in_flight
-    quota = SharedCount(12)
+    quota = shared_quota(12)
     first, _ = fast.play(12, quota=quota)  # one stream claims every game ...
     assert len(first) == 12 and quota.full()
     late, late_stats = slow.play(12, quota=quota)  # ... the other hands out none
     assert late == [] and late_stats.games == 0
-    quota = SharedCount(20)
+    quota = shared_quota(20)
     second, _ = slow.play(20, quota=quota)  # and finishes its games in the next call
-    assert len(second) == 20 and quota.claimed == 20
+    assert len(second) == 20 and quota.claimed.value == 20
     openings = [t.policies[0] for t in second]
     assert all(any(np.array_equal(p, q) for q in openings) for p in in_flight)
 
 
-def test_one_stream_with_a_shared_quota_hands_out_the_games_of_its_own_count():
+# sha256 of the states, actions and policies of a stream's games (8 in flight, uniform priors,
+# 16 simulations, seed 3) over calls of 5, 11 and 7 games, computed by the code from before the
+# shared quota (commit 26c331b)
+BEFORE_THE_QUOTA = (23, "58f1009ed99c87e53af696d833e5a1f9edb58d660045f62f69aa882705abc664")
+
+
+def test_a_stream_on_its_own_plays_the_games_it_played_before_quotas():
     cfg = SelfPlayConfig(games_in_parallel=8, temperature_moves=9)
-    a, b = (SelfPlayStream(GAME, UniformEvaluator(), SEARCH, cfg, batch=8, seed=3)
-            for _ in range(2))
-    for n in (5, 11):
-        mine, _ = a.play(n)
-        counted, _ = b.play(n, quota=SharedCount(n))
-        assert [r.actions.tolist() for r in mine] == [r.actions.tolist() for r in counted]
+    stream = SelfPlayStream(GAME, UniformEvaluator(), SearchConfig(simulations=16), cfg,
+                            batch=8, seed=3)
+    digest, count = hashlib.sha256(), 0
+    for n in (5, 11, 7):
+        records, _ = stream.play(n)
+        for record in records:
+            count += 1
+            for array in (record.states, record.actions, record.policies):
+                digest.update(np.ascontiguousarray(array).tobytes())
+    assert (count, digest.hexdigest()) == BEFORE_THE_QUOTA
 
 
 def test_process_workers_share_a_generations_games_exactly():
@@ -144,6 +148,7 @@ def test_process_workers_share_a_generations_games_exactly():
                                                  "search.simulations=4"])
     weights = build_network(GAME, config.network).state_dict()
     backend = ProcessSelfPlay(config, InferenceSettings(), workers=2)
+    assert backend.shared  # carry_over (the default): the workers claim from one count
     try:
         for n in (6, 9):
             records, stats, evaluations = backend.play(weights, n, seed=0)

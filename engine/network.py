@@ -160,12 +160,16 @@ class NetworkEvaluator:
         self.net, self.game = net.eval(), game
         self.settings = settings or InferenceSettings(device=str(next(net.parameters()).device))
         self.calls, self.positions = 0, 0
+        self.forward_seconds = 0.0  # in forward passes, not encoding or softmax (GPU: launches)
 
     def __call__(self, states: np.ndarray, masks: np.ndarray):
         planes = np.empty((len(states), *self.game.planes), np.float32)
         self.game.encode(states, planes)
         with torch.inference_mode(), self.settings.autocast():
-            logits, values = self.net(self.settings.input(planes))
+            x = self.settings.input(planes)
+            start = time.perf_counter()
+            logits, values = self.net(x)
+            self.forward_seconds += time.perf_counter() - start
             priors = masked_softmax(logits.float().cpu(), torch.from_numpy(masks))
             values = values.float().cpu()
         self.calls += 1

@@ -6,9 +6,10 @@ import pytest
 
 from engine.experiment import Experiment
 from engine.metrics import calibration_slope, reliability
-from engine.report import (_grid, combined, cyclic_share, cyclic_triples, difference,
-                           interval, prediction_spread, predictions, summary_rows,
-                           transitive_expectation, value_at, verdict)
+from engine.report import (_censored_note, _grid, combined, cyclic_share, cyclic_triples,
+                           difference, fieller, flatten_elo, interval, lack_of_fit, mean,
+                           prediction_spread, predictions, summary_rows, t_interval, trend,
+                           value_at, verdict)
 
 
 def run(n, step=10, games=1, **series):
@@ -63,6 +64,44 @@ def test_one_rule_for_every_verdict():
     assert combined(["supported", "not settled"]) == "not settled"
     assert combined(["supported", "2 runs: no verdict", "1 run: no verdict"]) == \
         "1 run: no verdict"
+    # a refuted part refutes the whole, whatever another part lacks
+    assert combined(["supported", "refuted", "2 runs: no verdict"]) == "refuted"
+    assert verdict(-np.inf, np.inf, 5, value=0.8) == "no verdict (an unbounded interval)"
+
+
+def test_verdict_intervals_are_t_intervals_not_the_range_of_three_runs():
+    three = [0.68, 0.70, 0.71]
+    assert interval(three) == pytest.approx((0.68, 0.71))  # the bootstrap: their range
+    low, high = t_interval(three, statistic=mean)
+    assert low < 0.66 and high > 0.73  # Student's t with 2 degrees of freedom: wider
+    a, b = [0.70, 0.72, 0.74, 0.71, 0.73], [0.30, 0.35, 0.32, 0.31]
+    from scipy import stats
+    welch = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    assert t_interval(a, b, statistic=difference) == pytest.approx((welch.low, welch.high))
+
+
+def test_fieller_brackets_the_ratio_and_is_unbounded_when_the_divisor_may_be_zero():
+    low, high = fieller([0.08, 0.08, 0.09, 0.07], [0.10, 0.11, 0.09, 0.10])
+    assert low < 0.8 < high and high - low < 0.5
+    assert fieller([0.08, 0.08, 0.09], [0.02, 0.10, -0.02]) == (-np.inf, np.inf)
+
+
+def test_a_trend_skips_missing_points_and_a_constant_has_none():
+    rising = [{"m": v} for v in (0.1, 0.2, float("nan"), 0.3, 0.4)]
+    assert trend(rising, "m") == pytest.approx(1.0)
+    assert trend([{"m": 0.5}] * 6, "m") == 0.0
+    assert np.isnan(trend([{"m": 0.5}, {"m": 0.6}], "m"))
+
+
+def test_an_elo_of_a_match_won_or_lost_entirely_is_marked_a_bound():
+    points = {"a": {0: [{"elo": {"x": [300.0, 150.0, float("inf")]}}],
+                    1: [{"elo": {"x": [100.0, 20.0, 180.0]}}]},
+              "b": {0: [{"elo": {"x": [-400.0, -float("inf"), -400.0]}}]}}
+    assert flatten_elo(points) == ["x"]
+    assert points["a"][0][0]["elo_x"] == 300.0 and points["a"][0][0]["elo_x_bound"] == 1
+    assert points["a"][1][0]["elo_x_bound"] == 0 and points["b"][0][0]["elo_x_bound"] == -1
+    note = _censored_note(points, "x")
+    assert "a 1 (all won)" in note and "b 1 (all lost)" in note
 
 
 def test_the_interval_of_a_difference_resamples_each_arm_on_its_own():
@@ -142,6 +181,20 @@ def test_the_proxy_prediction_reads_the_second_half_of_each_run(late, expected):
     assert line.endswith(f"**{expected}**.")
 
 
+def test_a_mean_of_rhos_has_its_interval_within_minus_1_and_1():
+    """Two runs whose proxy rises every generation and one where it falls: Student's t
+    interval of the three rhos (+1, +1, -1) reaches beyond 1; rho cannot."""
+    arms = {"proxy": {"learner": {"kind": "proxy_critic"}}}
+    sign = {0: 1, 1: 1, 2: -1}
+    points = {"proxy": {s: run(20, proxy_score=lambda g, s=s: sign[s] * 0.01 * g,
+                               strength=0.3) for s in range(3)}}
+    line = next(line for line in predictions(experiment(arms), points, {})
+                if line.startswith("- proxy"))
+    brackets = [b.split("]")[0] for b in line.split("[")[1:]]
+    highs = [float(b.split(", ")[1]) for b in brackets]
+    assert max(highs) == 1.0
+
+
 def test_a_cyclic_trio_is_found_and_a_transitive_set_has_neither_measure():
     cycle = np.array([[0.5, 0.9, 0.1], [0.1, 0.5, 0.9], [0.9, 0.1, 0.5]])
     assert cyclic_triples(cycle) == 1 and cyclic_share(cycle) == pytest.approx(1.0)
@@ -156,10 +209,36 @@ def test_a_cyclic_trio_is_found_and_a_transitive_set_has_neither_measure():
     assert cyclic_share(stack) == pytest.approx([1.0, 1.0, 0.0])
 
 
-def test_noise_alone_makes_equal_generations_look_cyclic():
-    equal, spread = np.full((5, 5), 0.5), np.array([0.0, 1.0, 2.0, 3.0, 4.0])
-    far = 1 / (1 + np.exp(-(spread[:, None] - spread[None, :])))
-    share_equal, triples_equal = transitive_expectation(equal, trials=8)
-    share_far, triples_far = transitive_expectation(far, trials=8)
-    assert share_equal > 0.4 and triples_equal > 0.5  # 8 trials a pair: noise is large
-    assert share_far < 0.2 and triples_far < 0.1
+def round_robin_trials(strengths, rng, cycle=0.0, draws=0.2, trials=8):
+    """{(i, j): i's score in each pair of colour-swapped games}: logistic in the strength
+    difference, plus `cycle` logits for i against j (-cycle against j + 2 in a 3-cycle), a
+    first-move edge and an opening effect shared by the pair's two games."""
+    k, units = len(strengths), {}
+    for i in range(k):
+        for j in range(i + 1, k):
+            d = strengths[i] - strengths[j] + cycle * (1 if (j - i) % 3 == 1 else -1)
+            scores = []
+            for _ in range(trials):
+                opening = rng.normal(0, 1)
+                games = [0.5 if rng.random() < draws else
+                         float(rng.random() < 1 / (1 + np.exp(-(d + edge + opening))))
+                         for edge in (0.8, -0.8)]
+                scores.append(np.mean(games))
+            units[(i, j)] = np.array(scores)
+    return units
+
+
+@pytest.mark.parametrize("spread", [0.0, 1.5, 4.0])
+def test_transitive_generations_fit_the_additive_model_whatever_their_spread(spread):
+    """Noise alone: the lack of fit is about 1 for equal generations and for far apart ones
+    (the old null, drawn from the fitted strengths, read equal ones as cyclic)."""
+    rng = np.random.default_rng(0)
+    fits = [lack_of_fit(round_robin_trials(np.linspace(0, spread, 5), rng))[0]
+            for _ in range(60)]
+    assert 0.75 < np.mean(fits) < 1.3
+
+
+def test_a_rock_paper_scissors_set_does_not_fit():
+    rng = np.random.default_rng(1)
+    fits = [lack_of_fit(round_robin_trials(np.zeros(5), rng, cycle=1.5))[0] for _ in range(20)]
+    assert np.mean(fits) > 4 and min(fits) > 2

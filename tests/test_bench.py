@@ -356,6 +356,7 @@ def test_the_network_evaluator_times_its_forward_passes_apart_from_encoding(monk
         game.encode(states, planes)
 
     monkeypatch.setattr(net, "forward", slow_forward)
+    monkeypatch.setattr("engine.network.folded", lambda net: net)  # keep the slow forward
     evaluator = NetworkEvaluator(net, SimpleNamespace(encode=slow_encode, planes=game.planes))
     states = game.new_states(3)
     with torch.inference_mode():

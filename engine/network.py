@@ -175,18 +175,28 @@ class NetworkEvaluator:
         self.calls, self.positions = 0, 0
         self.forward_seconds = 0.0  # in forward passes, not encoding or softmax (GPU: launches)
         self._folded, self._folded_from = None, None
+        self._stale = True  # set by any load_state_dict into net (assign=True included)
+        net.register_load_state_dict_post_hook(self._weights_loaded)
+
+    def _weights_loaded(self, module, incompatible_keys) -> None:
+        self._stale = True
 
     def inference_net(self) -> nn.Module:
-        """The module that evaluates: net while it trains, else its folded copy, folded again
-        whenever net's weights have changed since (loaded, or a training step: torch counts
-        every in-place change to a tensor in its version)."""
+        """The module that evaluates: net while it (or any part) trains, else its folded copy,
+        folded again once net's weights change: a load_state_dict, or an in-place change such as
+        a training step (torch counts those in each tensor's version). Weights changed through
+        `.data` or a module swapped in are not seen: load them instead."""
         if self.net.training:
             return self.net
-        versions = [t._version for t in itertools.chain(self.net.parameters(),
-                                                         self.net.buffers())]
-        if versions != self._folded_from:
-            self._folded = self.settings.prepare(folded(self.net))
-            self._folded_from = versions
+        if not self._stale and [(t.data_ptr(), t._version) for t in self._tensors] == \
+                self._folded_from:
+            return self._folded
+        if any(m.training for m in self.net.modules()):
+            return self.net
+        self._tensors = [t for t in itertools.chain(self.net.parameters(), self.net.buffers())
+                         if not t.is_inference()]  # (an inference tensor has no version)
+        self._folded_from = [(t.data_ptr(), t._version) for t in self._tensors]
+        self._folded, self._stale = self.settings.prepare(folded(self.net)), False
         return self._folded
 
     def __call__(self, states: np.ndarray, masks: np.ndarray):

@@ -155,9 +155,12 @@ def combined(verdicts: list[str]) -> str:
         return "no verdict"
     if "refuted" in verdicts:
         return "refuted"
-    none = [v for v in verdicts if v.endswith("no verdict")]
+    none = [v for v in verdicts if "no verdict" in v]
+    few = [v for v in none if v[0].isdigit()]  # "2 runs: no verdict"
+    if few:
+        return min(few, key=lambda v: int(v.split()[0]))
     if none:
-        return min(none, key=lambda v: int(v.split()[0]) if v[0].isdigit() else 0)
+        return none[0]
     if len(set(verdicts)) == 1:
         return verdicts[0]
     return "not settled"

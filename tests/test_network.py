@@ -73,6 +73,24 @@ def test_new_weights_reach_the_evaluator_at_once():
     np.testing.assert_allclose(changed, unfolded(net, states, masks)[0], atol=1e-5)
 
 
+def test_weights_loaded_as_new_tensors_reach_the_evaluator():
+    net = trained_looking(0)
+    evaluator = NetworkEvaluator(net, GAME, InferenceSettings(False, False, 1))
+    states, masks = positions()
+    evaluator(states, masks)
+    net.load_state_dict(trained_looking(1).state_dict(), assign=True)
+    priors, _ = evaluator(states, masks)
+    np.testing.assert_allclose(priors, unfolded(net, states, masks)[0], atol=1e-5)
+
+
+def test_a_network_built_in_inference_mode_evaluates():
+    with torch.inference_mode():
+        net = trained_looking(0)
+    states, masks = positions()
+    priors, _ = NetworkEvaluator(net, GAME, InferenceSettings(False, False, 1))(states, masks)
+    np.testing.assert_allclose(priors, unfolded(net, states, masks)[0], atol=1e-5)
+
+
 def test_a_network_in_training_mode_is_run_as_it_is():
     net = trained_looking(0)
     evaluator = NetworkEvaluator(net, GAME, InferenceSettings(False, False, 1))

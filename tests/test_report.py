@@ -67,6 +67,8 @@ def test_one_rule_for_every_verdict():
     # a refuted part refutes the whole, whatever another part lacks
     assert combined(["supported", "refuted", "2 runs: no verdict"]) == "refuted"
     assert verdict(-np.inf, np.inf, 5, value=0.8) == "no verdict (an unbounded interval)"
+    assert combined(["supported", "no verdict (an unbounded interval)"]) == \
+        "no verdict (an unbounded interval)"
 
 
 def test_verdict_intervals_are_t_intervals_not_the_range_of_three_runs():

@@ -245,6 +245,18 @@ def trend(records: list[dict], metric: str, second_half: bool = False) -> float:
     return float(stats.spearmanr(at, ys[at]).statistic)
 
 
+def peak_and_fall(records: list[dict], metric: str, width: int = 5) -> tuple[float, float]:
+    """(where along the run the metric's `width`-generation mean peaked, as a share of the
+    run; how far the last such mean stands below that peak), nan for a run of fewer than
+    2 * width points. Noise alone makes the fall above 0: compare arms, not with 0."""
+    ys = _finite([r[metric] for r in records if metric in r])
+    if len(ys) < 2 * width:
+        return math.nan, math.nan
+    means = np.convolve(ys, np.ones(width) / width, mode="valid")
+    peak = int(np.argmax(means))
+    return (peak + width / 2) / len(ys), float(means[peak] - means[-1])
+
+
 def trends(points: dict, arm: str, metric: str, second_half: bool = False) -> np.ndarray:
     return np.array([trend(recs, metric, second_half) for recs in points.get(arm, {}).values()])
 
@@ -698,6 +710,8 @@ def _proxy_lines(experiment, points) -> list[str]:
     """The proxy's score keeps rising while true strength peaks and falls: over the second
     half of each run, the proxy's trend above 0 and strength's below."""
     lines = []
+    clean = [a for a in _arms_of(experiment, "alphazero") if a in points
+             and a not in _clean_controls(experiment)][:1]  # noise's own fall from a peak
     for arm in (a for a in _arms_of(experiment, "proxy_critic") if a in points):
         p_text, p_low, p_high, p_runs = estimate(trends(points, arm, "proxy_score", True),
                                                  signed=True, within=RHO)
@@ -708,7 +722,19 @@ def _proxy_lines(experiment, points) -> list[str]:
                            f"proxy's score over the generations {p_text} (predicted > 0: "
                            f"{both[0]}), of true strength {s_text} (predicted < 0: {both[1]})",
                            combined(both)))
+        lines.append(f"  - and wherever the peak came (not judged): {_peak_text(points, arm)}"
+                     + "".join(f"; {a}'s {_peak_text(points, a)}" for a in clean) + ".")
     return lines
+
+
+def _peak_text(points: dict, arm: str) -> str:
+    """Where an arm's strength peaked along its runs and how far it fell from there."""
+    peaks = [peak_and_fall(recs, "strength") for recs in points[arm].values()]
+    where = _finite([w for w, _ in peaks])
+    if not len(where):
+        return "runs too short to say"
+    return (f"strength's 5-generation mean peaked at {', '.join(f'{w:.0%}' for w in where)} "
+            f"of the runs and ended {estimate([f for _, f in peaks])[0]} below the peak")
 
 
 def _star_lines(experiment, points) -> list[str]:

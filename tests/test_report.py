@@ -7,7 +7,7 @@ import pytest
 from engine.experiment import Experiment
 from engine.metrics import calibration_slope, reliability
 from engine.report import (_censored_note, _grid, combined, cyclic_share, cyclic_triples,
-                           difference, fieller, flatten_elo, interval, lack_of_fit, mean,
+                           difference, fieller, flatten_elo, interval, lack_of_fit, mean, peak_and_fall,
                            prediction_spread, predictions, summary_rows, t_interval, trend,
                            value_at, verdict)
 
@@ -181,6 +181,20 @@ def test_the_proxy_prediction_reads_the_second_half_of_each_run(late, expected):
     line = next(line for line in predictions(experiment(arms), points, {})
                 if line.startswith("- proxy"))
     assert line.endswith(f"**{expected}**.")
+
+
+def test_a_strength_that_rises_then_falls_shows_where_it_peaked_and_how_far_it_fell():
+    tent = run(40, strength=lambda g: 0.3 + 0.01 * min(g, 20) - 0.005 * max(g - 20, 0))
+    where, fall = peak_and_fall(tent, "strength")
+    assert 0.45 < where < 0.6 and fall == pytest.approx(0.077, abs=0.002)
+    assert np.isnan(peak_and_fall(tent[:9], "strength")[1])  # too short for two means
+    arms = {"az": {"learner": {"kind": "alphazero"}},
+            "proxy": {"learner": {"kind": "proxy_critic"}}}
+    points = {"az": {s: run(40, strength=lambda g: 0.3 + 0.01 * g) for s in range(3)},
+              "proxy": {s: tent for s in range(3)}}
+    line = next(line for line in predictions(experiment(arms), points, {})
+                if line.startswith("  - and wherever"))
+    assert "peaked at 54%, 54%, 54% of the runs" in line and "az's" in line
 
 
 def test_a_mean_of_rhos_has_its_interval_within_minus_1_and_1():

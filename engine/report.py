@@ -642,6 +642,13 @@ def _no_critic_lines(experiment, points) -> list[str]:
                 lines.append(_line(f"{arm} (replay of {window[arm]:,} positions): {metric} "
                                    f"falls over the generations? Spearman rho {text}, "
                                    "predicted < 0", verdict(low, high, runs, -1)))
+    for arm in (a for a in arms if a not in accumulating):
+        text, low, high, runs = estimate(trends(points, arm, "strength"), signed=True,
+                                         within=RHO)
+        if runs:
+            lines.append(_line(f"{arm}: strength (the solver's optimal-move rate) does not "
+                               f"rise over the generations? Spearman rho {text}, predicted "
+                               "<= 0", verdict(low, high, runs, -1)))
     for acc in accumulating:
         for arm in (a for a in arms if a not in accumulating):
             for metric in ("policy_entropy_probe", "distinct_openings"):
@@ -703,7 +710,28 @@ def _noisy_lines(experiment, points) -> list[str]:
                   f"{', '.join(controls)}" if controls else
                   "no arm with exact labels and a blind search to compare with")
         lines.append(_line("; ".join(parts) + f"; {judged}", combined(verdicts)))
-    return lines
+    return lines + _noise_order_line(experiment, points, controls)
+
+
+def _noise_order_line(experiment, points, controls) -> list[str]:
+    """noisy_critic's strength falls monotonically in p (the clean blind-search control at
+    p = 0): each step up in p, strength at equal compute lower."""
+    by_p = sorted((experiment.config(a, experiment.seeds[0]).learner.flip_probability, a)
+                  for a in _arms_of(experiment, "noisy_critic") if a in points)
+    ladder = [(0.0, a) for a in controls[:1]] + [(p, a) for p, a in by_p if p > 0]
+    if len(ladder) < 2:
+        return []
+    axis = "evaluations_total"
+    at = equal_point(points, axis, "strength")
+    parts, verdicts = [], []
+    for (p, lower), (q, higher) in zip(ladder, ladder[1:]):
+        text, low, high, runs = estimate(values_at(points, lower, "strength", axis, at),
+                                         values_at(points, higher, "strength", axis, at),
+                                         statistic=difference, signed=True)
+        verdicts.append(verdict(low, high, runs, +1))
+        parts.append(f"p = {p} ({lower}) minus p = {q} ({higher}) {text} ({verdicts[-1]})")
+    return [_line(f"strength at {at:,.0f} evaluations falls as p rises: " + ", ".join(parts)
+                  + " (predicted > 0 at each step)", combined(verdicts))]
 
 
 def _proxy_lines(experiment, points) -> list[str]:
@@ -757,6 +785,7 @@ def _star_lines(experiment, points) -> list[str]:
                           for recs in points[arm].values()])
                 - values_at(points, arm, "policy_entropy_probe", axis, entropy_at))
 
+    lines += _rationalization_lines(experiment, points, stars)
     for star in stars:
         parts, verdicts = [f"{star}: strength at {at:,.0f} evaluations "
                            f"{estimate(strength(star))[0]}"], []
@@ -778,6 +807,34 @@ def _star_lines(experiment, points) -> list[str]:
             parts.append(f"minus {other}'s {text}")
         lines.append(_line(", ".join(parts) + " (predicted > 0 against every arm but STaR's; "
                            "loses diversity fastest)", combined(verdicts)))
+    return lines
+
+
+def _rationalization_lines(experiment, points, stars) -> list[str]:
+    """Rationalization helps most early: its lead over plain STaR larger at a quarter of the
+    compute than at the end. Each run's strength at a quarter minus at the end, rationalized
+    arm's minus plain arm's (the difference of the two leads)."""
+    def rationalizes(arm):
+        return experiment.config(arm, experiment.seeds[0]).learner.rationalize
+
+    axis = "evaluations_total"
+    end = equal_point(points, axis, "strength")
+    lines = []
+    for hinted in (a for a in stars if rationalizes(a)):
+        for plain in (a for a in stars if not rationalizes(a)):
+            early = {a: values_at(points, a, "strength", axis, end / 4) for a in (hinted, plain)}
+            late = {a: values_at(points, a, "strength", axis, end) for a in (hinted, plain)}
+            lead_early, *_ = estimate(early[hinted], early[plain], statistic=difference,
+                                      signed=True)
+            lead_late, *_ = estimate(late[hinted], late[plain], statistic=difference,
+                                     signed=True)
+            text, low, high, runs = estimate(early[hinted] - late[hinted],
+                                             early[plain] - late[plain], statistic=difference,
+                                             signed=True)
+            lines.append(_line(f"{hinted} over {plain}: lead at {end / 4:,.0f} evaluations "
+                               f"{lead_early}, at {end:,.0f} {lead_late}; the early lead "
+                               f"minus the late {text}, predicted > 0 (helps most early)",
+                               verdict(low, high, runs, +1)))
     return lines
 
 

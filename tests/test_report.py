@@ -258,3 +258,43 @@ def test_a_rock_paper_scissors_set_does_not_fit():
     rng = np.random.default_rng(1)
     fits = [lack_of_fit(round_robin_trials(np.zeros(5), rng, cycle=1.5))[0] for _ in range(20)]
     assert np.mean(fits) > 4 and min(fits) > 2
+
+
+def test_strength_falling_step_by_step_in_p_supports_the_noise_order():
+    arms = {"blind": {"learner": {"kind": "alphazero", "search_critic": "none"}},
+            "p10": {"learner": {"kind": "noisy_critic", "flip_probability": 0.1}},
+            "p30": {"learner": {"kind": "noisy_critic", "flip_probability": 0.3}}}
+
+    def arm(level):
+        return {s: run(10, strength=lambda g, s=s: level + 0.002 * s) for s in range(3)}
+
+    points = {"blind": arm(0.52), "p10": arm(0.48), "p30": arm(0.42)}
+    line = next(line for line in predictions(experiment(arms), points, {})
+                if line.startswith("- strength at"))
+    assert "p = 0.0 (blind) minus p = 0.1 (p10) +0.040" in line
+    assert line.endswith("**supported**.")
+    points["p30"] = arm(0.50)  # above p10: the order broken
+    line = next(line for line in predictions(experiment(arms), points, {})
+                if line.startswith("- strength at"))
+    assert line.endswith("**refuted**.")
+
+
+def test_rationalization_that_leads_early_and_not_late_helps_most_early():
+    arms = {"star": {"learner": {"kind": "star"}},
+            "hinted": {"learner": {"kind": "star", "rationalize": True}}}
+    points = {"star": {s: run(40, strength=lambda g, s=s: 0.3 + 0.01 * g + 0.001 * s)
+                       for s in range(3)},
+              "hinted": {s: run(40, strength=lambda g, s=s: 0.3 + 0.01 * g + 0.001 * s
+                                + 0.1 * (g < 20)) for s in range(3)}}
+    line = next(line for line in predictions(experiment(arms), points, {})
+                if line.startswith("- hinted over star"))
+    assert "lead at 100 evaluations +0.100" in line and line.endswith("**supported**.")
+
+
+def test_a_no_critic_arm_whose_strength_rises_refutes_its_prediction():
+    arms = {"nc": {"learner": {"kind": "no_critic"}}}
+    points = {"nc": {s: run(10, strength=lambda g, s=s: 0.3 + 0.01 * g * (1 + s))
+                     for s in range(3)}}
+    line = next(line for line in predictions(experiment(arms), points, {})
+                if line.startswith("- nc: strength"))
+    assert line.endswith("**refuted**.")

@@ -635,8 +635,12 @@ def add_experiment(subparsers) -> None:
                     "Running it again resumes where it stopped.")
     p.add_argument("file", metavar="FILE.toml", help="the experiment file")
     p.add_argument("--dir", required=True, metavar="DIR", help="the experiment directory")
-    p.add_argument("--report-only", action="store_true",
-                   help="write the report from the runs so far, without running any")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--report-only", action="store_true",
+                      help="write the report from the runs so far, without running any")
+    mode.add_argument("--status", action="store_true",
+                      help="print each run's progress and the time left (with --jobs N's "
+                           "runs at once), writing nothing")
     p.add_argument("--jobs", type=integer(1, 256), default=1, metavar="N",
                    help="runs at once, each in its own process (give each run "
                         "pipeline.workers = 1 in the file; default: %(default)s)")
@@ -647,12 +651,16 @@ def add_experiment(subparsers) -> None:
 def run_experiment_command(args) -> int:
     from pathlib import Path
 
-    from engine.experiment import load_experiment, run_experiment
+    from engine.experiment import describe_progress, load_experiment, progress, run_experiment
     from engine.limits import check_train
     from engine.report import write_report
 
-    require("plot", ("matplotlib",), "experiment")  # its report's plots, after hours of runs
     experiment = load_experiment(args.file)
+    if args.status:
+        print("\n".join(describe_progress(experiment, progress(experiment, Path(args.dir)),
+                                          args.jobs)))
+        return 0
+    require("plot", ("matplotlib",), "experiment")  # its report's plots, after hours of runs
     game = games.get(experiment.game)
     for arm in experiment.arms:  # every arm checked before anything is written
         for seed in experiment.seeds_of(arm):

@@ -186,6 +186,55 @@ def run_experiment(path: str | Path, root: str | Path, quiet: bool = False,
         return write_report(experiment, root, quiet=quiet)
 
 
+def progress(experiment: Experiment, root: Path) -> list[dict]:
+    """Every run of the grid in its order: arm, seed, evaluations spent (of the budget) and
+    minutes so far, read from the runs' records (nothing is written)."""
+    from engine.rundir import read_metrics
+
+    rows = []
+    for arm, seed in experiment.grid():
+        records = read_metrics(experiment.run_dir(Path(root), arm, seed) / "metrics.jsonl")
+        last = records[-1] if records else {}
+        rows.append({"arm": arm, "seed": seed,
+                     "evaluations": int(last.get("evaluations_total", 0)),
+                     "minutes": float(last.get("minutes", 0.0))})
+    return rows
+
+
+def describe_progress(experiment: Experiment, rows: list[dict], jobs: int) -> list[str]:
+    """Lines for `experiment --status`: runs done, in part and to come, and the time left,
+    from each arm's minutes per evaluation so far (every arm's when it has none yet)."""
+    budget = experiment.evaluations
+    lines = [f"{'arm':<28} {'seed':>4}  {'evaluations':>11}  {'minutes':>7}  state"]
+    for r in rows:
+        state = ("done" if r["evaluations"] >= budget else
+                 f"{r['evaluations'] / budget:.0%}" if r["evaluations"] else "to come")
+        lines.append(f"{r['arm']:<28} {r['seed']:>4}  {r['evaluations']:>11,}  "
+                     f"{r['minutes']:>7.1f}  {state}")
+    started = [r for r in rows if r["evaluations"]]
+    done = sum(r["evaluations"] >= budget for r in rows)
+    lines.append(f"{done} of {len(rows)} runs done, {len(started) - done} in part")
+    if not started:
+        return lines + ["nothing run yet: no time estimate"]
+    pace = {}  # arm -> minutes per evaluation
+    for arm in experiment.arms:
+        own = [r for r in started if r["arm"] == arm]
+        if own:
+            pace[arm] = sum(r["minutes"] for r in own) / sum(r["evaluations"] for r in own)
+    overall = sum(r["minutes"] for r in started) / sum(r["evaluations"] for r in started)
+    left = sum((budget - min(r["evaluations"], budget)) * pace.get(r["arm"], overall)
+               for r in rows)
+    lines.append(f"about {_duration(left)} of runs left: {_duration(left / jobs)} with "
+                 f"--jobs {jobs} (each arm's pace so far, as busy as the machine was then)")
+    return lines
+
+
+def _duration(minutes: float) -> str:
+    if minutes < 1:
+        return "under a minute"
+    return f"{minutes:.0f} minutes" if minutes < 90 else f"{minutes / 60:.1f} hours"
+
+
 def _check_growth(old: Experiment, new: Experiment, root: Path, path) -> None:
     """An experiment may grow (new arms, new seeds) but not change what its runs so far did:
     the same game, budget and base, and every old arm's settings as they were."""

@@ -52,6 +52,10 @@ def zeroplay(*args):
 
 def test_a_tiny_experiment_reports_every_arm(tmp_path):
     path, root = experiment_file(tmp_path), tmp_path / "exp"
+    status = zeroplay("experiment", str(path), "--dir", str(root), "--status")
+    assert status.returncode == 0, status.stderr
+    assert "0 of 5 runs done, 0 in part" in status.stdout and "nothing run yet" in status.stdout
+    assert not root.exists()  # --status writes nothing
     done = zeroplay("experiment", str(path), "--dir", str(root), "--quiet")
     assert done.returncode == 0, done.stderr
     for arm in ARMS:
@@ -76,6 +80,10 @@ def test_a_tiny_experiment_reports_every_arm(tmp_path):
     before = {p: p.stat().st_mtime_ns for p in (root / "runs").rglob("state.json")}
     grown = experiment_file(tmp_path, {**ARMS, "blind": 'kind = "alphazero"\n'
                                                         'search_critic = "none"'})
+    status = zeroplay("experiment", str(grown), "--dir", str(root), "--status", "--jobs", "2")
+    assert "5 of 6 runs done, 0 in part" in status.stdout
+    assert "blind" in status.stdout and "to come" in status.stdout
+    assert "of runs left: " in status.stdout and "with --jobs 2" in status.stdout
     again = zeroplay("experiment", str(grown), "--dir", str(root), "--quiet")
     assert again.returncode == 0, again.stderr
     after = {p: p.stat().st_mtime_ns for p in (root / "runs").rglob("state.json")}
@@ -110,6 +118,22 @@ def test_bad_experiments_are_refused_with_one_line_and_nothing_written(tmp_path,
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in done.stderr
     assert not root.exists()
+
+
+def test_the_time_left_is_each_arms_pace_times_its_evaluations_to_come(tmp_path):
+    from engine.experiment import describe_progress, load_experiment
+
+    arms = {name: ARMS[name] for name in ("alphazero", "star", "no_critic")}
+    experiment = load_experiment(experiment_file(tmp_path, arms))
+    rows = [{"arm": "alphazero", "seed": 0, "evaluations": 800, "minutes": 40.0},
+            {"arm": "star", "seed": 0, "evaluations": 400, "minutes": 10.0},
+            {"arm": "no_critic", "seed": 0, "evaluations": 0, "minutes": 0.0}]
+    lines = describe_progress(experiment, rows, jobs=2)
+    # star: 400 evaluations to come at 10/400 min each = 10; no_critic at every arm's pace so
+    # far (50 minutes / 1,200 evaluations) for 800 = 33.3; alphazero none: 43 minutes in all
+    assert lines[-2] == "1 of 3 runs done, 1 in part"
+    assert lines[-1].startswith("about 43 minutes of runs left: 22 minutes with --jobs 2")
+    assert "50%" in lines[2] and "to come" in lines[3]
 
 
 def test_more_seeds_of_some_arms_run_after_every_arms_seeds_and_may_only_grow(tmp_path):

@@ -181,17 +181,17 @@ def _ci(low: float, high: float, f: str = ".3f") -> str:
     return f"[{low:{f}}, {high:{f}}]" if np.isfinite(low) else "—"
 
 
-def estimate(*samples, statistic=mean, signed: bool = False, judged: bool = True,
+def estimate(*samples, statistic=mean, signed: bool = False,
              within: tuple[float, float] = (-math.inf, math.inf)
              ) -> tuple[str, float, float, int]:
     """(text 'value [low, high] (n runs)', low, high, fewest runs of an arm) of statistic, with
-    the t interval that verdicts use (judged) or the bootstrap's of the tables, cut to the
-    statistic's range `within` (a mean of Spearman's rhos: [-1, 1])."""
+    the t interval that verdicts use, cut to the statistic's range `within` (a mean of
+    Spearman's rhos: [-1, 1])."""
     samples = [_finite(x) for x in samples]
     runs = min(len(x) for x in samples)
     if not runs:
         return "not measured", math.nan, math.nan, 0
-    low, high = (t_interval if judged else interval)(*samples, statistic=statistic)
+    low, high = t_interval(*samples, statistic=statistic)
     low, high = max(low, within[0]), min(high, within[1])
     value = float(statistic(*samples))
     ci = f" {_ci(low, high)}" if not np.isnan(low) else ""

@@ -943,8 +943,9 @@ def write_report(experiment, root: Path, quiet: bool = False) -> Path:
     lines = [f"# Experiment report: {experiment.game}", "",
              f"Arms: {', '.join(experiment.arms)}; seeds: "
              f"{', '.join(map(str, experiment.seeds))}"
-             + "".join(f" (and {', '.join(map(str, extra))} for {arm})"
-                       for arm, extra in experiment.more_seeds.items())
+             + (" (and " + "; ".join(f"{', '.join(map(str, extra))} for {arm}"
+                                      for arm, extra in experiment.more_seeds.items()) + ")"
+                if experiment.more_seeds else "")
              + f"; budget: {experiment.evaluations:,} "
              "self-play network evaluations per run. Runs reported (those that have spent "
              "their budget): "

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from commands import exit_status
+
 ARMS = {"alphazero": 'kind = "alphazero"',
         "star": 'kind = "star"\nrationalize = true',
         "no_critic": 'kind = "no_critic"',
@@ -50,11 +52,11 @@ def zeroplay(*args):
                           text=True, timeout=900)
 
 
-def test_a_tiny_experiment_reports_every_arm(tmp_path):
+def test_a_tiny_experiment_reports_every_arm(tmp_path, capsys):
     path, root = experiment_file(tmp_path), tmp_path / "exp"
-    status = zeroplay("experiment", str(path), "--dir", str(root), "--status")
-    assert status.returncode == 0, status.stderr
-    assert "0 of 5 runs done, 0 in part" in status.stdout and "nothing run yet" in status.stdout
+    assert exit_status("experiment", str(path), "--dir", str(root), "--status") == 0
+    status = capsys.readouterr().out
+    assert "0 of 5 runs done, 0 in part" in status and "nothing run yet" in status
     assert not root.exists()  # --status writes nothing
     done = zeroplay("experiment", str(path), "--dir", str(root), "--quiet")
     assert done.returncode == 0, done.stderr
@@ -80,10 +82,11 @@ def test_a_tiny_experiment_reports_every_arm(tmp_path):
     before = {p: p.stat().st_mtime_ns for p in (root / "runs").rglob("state.json")}
     grown = experiment_file(tmp_path, {**ARMS, "blind": 'kind = "alphazero"\n'
                                                         'search_critic = "none"'})
-    status = zeroplay("experiment", str(grown), "--dir", str(root), "--status", "--jobs", "2")
-    assert "5 of 6 runs done, 0 in part" in status.stdout
-    assert "blind" in status.stdout and "to come" in status.stdout
-    assert "of runs left: " in status.stdout and "with --jobs 2" in status.stdout
+    assert exit_status("experiment", str(grown), "--dir", str(root), "--status",
+                       "--jobs", "2") == 0
+    status = capsys.readouterr().out
+    assert "5 of 6 runs done, 0 in part" in status and "blind" in status
+    assert "to come" in status and "of runs left: " in status and "with --jobs 2" in status
     again = zeroplay("experiment", str(grown), "--dir", str(root), "--quiet")
     assert again.returncode == 0, again.stderr
     after = {p: p.stat().st_mtime_ns for p in (root / "runs").rglob("state.json")}

@@ -77,6 +77,13 @@ def difference(a, b, axis=-1):
     return np.mean(a, axis=axis) - np.mean(b, axis=axis)
 
 
+def improvement(a, b, axis=-1):
+    """The probability of improvement (Agarwal et al. 2021): the share of pairs of runs, one
+    of each arm, where a's run is above b's (ties half)."""
+    a, b = np.asarray(a)[..., :, None], np.asarray(b)[..., None, :]
+    return np.mean((a > b) + 0.5 * (a == b), axis=(-2, -1))
+
+
 def ratio(a, b, axis=-1):
     return np.mean(a, axis=axis) / np.mean(b, axis=axis)
 
@@ -795,6 +802,11 @@ def _star_lines(experiment, points) -> list[str]:
             verdicts.append(verdict(low, high, runs, side))
             parts.append(f"minus {other}'s {text} (predicted {'<' if side < 0 else '>'} 0: "
                          f"{verdicts[-1]})")
+        for other in alphazero:  # rliable's other summary of two arms, not judged
+            share = improvement(_finite(strength(star)), _finite(strength(other)))
+            low, high = interval(strength(star), strength(other), statistic=improvement)
+            parts.append(f"probability that one of its runs ends above one of {other}'s "
+                         f"{share:.2f} {_ci(low, high, '.2f')} (bootstrap)")
         lines.append(_line(", ".join(parts), combined(verdicts)))
         parts, verdicts = [f"{star}: fall of policy entropy on the probe positions (the same "
                            "for every arm, unlike the openings of generations of different "

@@ -7,9 +7,9 @@ import pytest
 from engine.experiment import Experiment
 from engine.metrics import calibration_slope, reliability
 from engine.report import (_censored_note, _grid, combined, cyclic_share, cyclic_triples,
-                           difference, fieller, flatten_elo, interval, lack_of_fit, mean, peak_and_fall,
-                           prediction_spread, predictions, summary_rows, t_interval, trend,
-                           value_at, verdict)
+                           difference, fieller, flatten_elo, improvement, interval, lack_of_fit,
+                           mean, peak_and_fall, prediction_spread, predictions, summary_rows,
+                           t_interval, trend, value_at, verdict)
 
 
 def run(n, step=10, games=1, **series):
@@ -80,6 +80,13 @@ def test_verdict_intervals_are_t_intervals_not_the_range_of_three_runs():
     from scipy import stats
     welch = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
     assert t_interval(a, b, statistic=difference) == pytest.approx((welch.low, welch.high))
+
+
+def test_the_probability_of_improvement_counts_pairs_of_runs():
+    assert improvement([0.7, 0.8], [0.6, 0.75]) == pytest.approx(0.75)  # 3 of 4 pairs
+    assert improvement([0.5], [0.5]) == 0.5 and improvement([0.1, 0.2], [0.3]) == 0.0
+    low, high = interval([0.7, 0.8, 0.9], [0.1, 0.2, 0.3], statistic=improvement)
+    assert low == high == 1.0  # every resample: every star run above every other
 
 
 def test_fieller_brackets_the_ratio_and_is_unbounded_when_the_divisor_may_be_zero():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import itertools
 import time
 import warnings
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,7 +114,8 @@ class InferenceSettings:
 def folded(net: nn.Module) -> nn.Module:
     """A copy of net (in eval mode) for inference: each batch norm folded into the convolution
     before it and the modules flattened into one graph (torch.fx), the same outputs to float
-    rounding and about 10-20% faster on a CPU (docs/benchmarks.md)."""
+    rounding; faster inside self-play, where the activations leave the cache between forward
+    passes (1.07-1.14x on a CPU; in a bare loop, no measurable gain: docs/benchmarks.md)."""
     with warnings.catch_warnings():  # the module imports torch.jit's deprecated scripting
         warnings.simplefilter("ignore", DeprecationWarning)
         from torch.fx.experimental.optimization import fuse
@@ -125,7 +127,7 @@ def measure_inference(net: nn.Module, game: Game, batch: int, settings: Inferenc
     """Positions per second of a bare forward pass at this batch size and setting (of the net
     that a NetworkEvaluator runs: folded, when in eval mode)."""
     x = settings.input(np.zeros((batch, *game.planes), np.float32))
-    net = settings.prepare(net if net.training else folded(net))
+    net = settings.prepare(net if any(m.training for m in net.modules()) else folded(net))
     with torch.inference_mode(), settings.autocast():
         net(x)
         if x.is_cuda:
@@ -174,12 +176,17 @@ class NetworkEvaluator:
         self.settings = settings or InferenceSettings(device=str(next(net.parameters()).device))
         self.calls, self.positions = 0, 0
         self.forward_seconds = 0.0  # in forward passes, not encoding or softmax (GPU: launches)
-        self._folded, self._folded_from = None, None
+        self._folded, self._folded_from, self._tensors = None, None, []
         self._stale = True  # set by any load_state_dict into net (assign=True included)
-        net.register_load_state_dict_post_hook(self._weights_loaded)
+        # the hook holds the evaluator weakly and leaves with it: a net outlives the many
+        # evaluators that the pipeline builds on it, one a generation
+        evaluator = weakref.ref(self)
 
-    def _weights_loaded(self, module, incompatible_keys) -> None:
-        self._stale = True
+        def loaded(module, incompatible_keys) -> None:
+            if evaluator() is not None:
+                evaluator()._stale = True
+
+        weakref.finalize(self, net.register_load_state_dict_post_hook(loaded).remove)
 
     def inference_net(self) -> nn.Module:
         """The module that evaluates: net while it (or any part) trains, else its folded copy,

@@ -96,3 +96,22 @@ def test_a_network_in_training_mode_is_run_as_it_is():
     evaluator = NetworkEvaluator(net, GAME, InferenceSettings(False, False, 1))
     net.train()
     assert evaluator.inference_net() is net
+
+
+def test_evaluators_built_on_one_network_are_not_kept_alive_by_it():
+    """The pipeline builds an evaluator on the same network every generation: each must go
+    with its last reference (its folded copy with it), and take its load hook along."""
+    import gc
+    import weakref
+
+    net = trained_looking(0)
+    states, masks = positions()
+    gone = []
+    for _ in range(3):
+        evaluator = NetworkEvaluator(net, GAME, InferenceSettings(False, False, 1))
+        evaluator(states, masks)
+        gone.append(weakref.ref(evaluator))
+    del evaluator
+    gc.collect()
+    assert all(ref() is None for ref in gone)
+    assert len(net._load_state_dict_post_hooks) == 0

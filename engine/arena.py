@@ -17,11 +17,13 @@ CONFIDENCE = 0.95  # of every interval printed or stored
 @dataclass
 class ArenaGame:
     """One finished match game: its moves from the initial position (the random opening's
-    first), where it ended, and the side `first` played (0: the first player)."""
+    first), where it ended, the side `first` played (0: the first player) and its result for
+    `first` (1 win, 0 draw, -1 loss)."""
 
     moves: list[int]
     final_state: np.ndarray
     first_side: int
+    first_result: int
 
 
 @dataclass
@@ -190,8 +192,8 @@ def play_pairs(game: Game, first, second, pairs: int, opening_moves: int,
     # outcome is for the player to move; `first` is to move when movers == start ^ first_plays
     first_to_move = game.to_play(states) == (start_mover ^ first_plays)
     first_result = np.where(first_to_move, outcomes, -outcomes)
-    played = [ArenaGame(moves, state, int(side)) for moves, state, side
-              in zip(histories, states, start_mover ^ first_plays)]
+    played = [ArenaGame(moves, state, int(side), int(result)) for moves, state, side, result
+              in zip(histories, states, start_mover ^ first_plays, first_result)]
     return MatchResult(int((first_result == 1).sum()), int((first_result == 0).sum()),
                        int((first_result == -1).sum()), played)
 

@@ -513,11 +513,10 @@ def lack_of_fit(units: dict) -> tuple[float, int, int]:
     df1 = C(k, 2) - (k - 1). About 1 when the generations are transitive (F(df1, df2)),
     whatever their spread and however likely draws; above 1 when margins do not add up."""
     k = 1 + max(max(pair) for pair in units)
-    means, counts = np.full((k, k), 0.5), np.zeros((k, k))
+    counts = np.zeros((k, k))
     for (i, j), u in units.items():
-        means[i, j], means[j, i] = np.mean(u), 1 - np.mean(u)
         counts[i, j] = counts[j, i] = len(u)
-    p = np.clip(bradley_terry(means, counts), 0.01, 0.99)
+    p = np.clip(bradley_terry(score_matrix(units, k), counts), 0.01, 0.99)
     within = sum(((np.asarray(u) - np.mean(u)) ** 2).sum() / (p[i, j] * (1 - p[i, j]))
                  for (i, j), u in units.items())
     df2 = int(sum(len(u) - 1 for u in units.values()))
@@ -529,16 +528,12 @@ def lack_of_fit(units: dict) -> tuple[float, int, int]:
     return float((chi2 / df1) / (within / df2)), df1, df2
 
 
-def pair_scores(game, result) -> np.ndarray:
+def pair_scores(result) -> np.ndarray:
     """[pairs] the first player's mean score in each colour-swapped pair of a play_pairs
     match (its games i and i + pairs share an opening)."""
-    scores = []
-    for g in result.played:
-        outcome = int(game.outcomes(g.final_state[None])[0])
-        mover = int(game.to_play(g.final_state[None])[0])
-        scores.append((1 + (outcome if mover == g.first_side else -outcome)) / 2)
+    scores = (1 + np.array([g.first_result for g in result.played], float)) / 2
     half = len(scores) // 2
-    return (np.array(scores[:half]) + np.array(scores[half:])) / 2
+    return (scores[:half] + scores[half:]) / 2
 
 
 def round_robin(experiment, run_dir: Path, seed: int) -> tuple[list[int], dict] | None:
@@ -562,7 +557,7 @@ def round_robin(experiment, run_dir: Path, seed: int) -> tuple[list[int], dict] 
     for i, j in itertools.combinations(range(k), 2):
         result = play_pairs(game, players[i], players[j], experiment.round_robin_games // 2,
                             opening, seed + 31 * i + j)
-        units[(i, j)] = pair_scores(game, result)
+        units[(i, j)] = pair_scores(result)
     return chosen, units
 
 
@@ -990,8 +985,8 @@ def write_report(experiment, root: Path, quiet: bool = False) -> Path:
     lines += ["", *_transitivity_table(transitivity), *predictions(experiment, points,
                                                                    transitivity),
               "Files: points.csv (every generation of every run), round_robin.csv (with each "
-              "run's score matrix and every pairing's trials), curves_by_evaluations.png, strength_by_games.png, "
-              "strength_by_steps.png"
+              "run's score matrix and every pairing's trials), curves_by_evaluations.png, "
+              "strength_by_games.png, strength_by_steps.png"
               + (", proxy_vs_kl.png" if (root / "proxy_vs_kl.png").exists() else "") + ".", ""]
     path = root / "report.md"
     atomic_write(path, "\n".join(lines).encode())

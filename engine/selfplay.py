@@ -120,10 +120,11 @@ class GameCount:
 
 class SelfPlayStream:
     """B self-play games in flight, searched together. Each `play` call returns num_games
-    finished games (with a shared quota: those it claims). With carry_over, a finished game's slot starts a new game at once, and the
-    games still running at the end (and games finished beyond num_games) carry over to the next
-    call, so that every step searches all B trees; else slots empty once num_games games have
-    been started, and the last steps search ever fewer."""
+    finished games (with a shared quota: those it claims). With carry_over, a finished game's
+    slot starts a new game at once, and the games still running at the end (and games finished
+    beyond num_games) carry over to the next call, so that every step searches all B trees;
+    else slots empty once num_games games have been started, and the last steps search ever
+    fewer."""
 
     def __init__(self, game: Game, evaluate, search: SearchConfig, cfg: SelfPlayConfig,
                  batch: int, seed: int):

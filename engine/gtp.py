@@ -11,7 +11,8 @@ vertices. Choices where GTP leaves room (docs/gtp.md):
   plays for the game's own komi (7.5 for go9, the komi its networks are trained for), which a
   line on standard error says where another is set; Gomoku ignores komi. `boardsize` accepts
   only the game's size;
-- the engine never resigns; once the game is over (two passes), `genmove` answers `pass`;
+- the engine never resigns; once the game is over (two passes), `genmove` answers `pass`,
+  a move that `undo` takes back like any other;
 - an unexpected error inside a command (a bug, a damaged network) is answered `? internal
   error: ...` (its traceback on standard error), the position unchanged, and the session goes on;
 - `final_score` is the Tromp-Taylor area score of the position (every stone on the board alive)
@@ -210,6 +211,7 @@ class Engine:
         if self.game.outcome(self.state) != ONGOING:
             if self.game.pass_action is None:
                 raise GtpError("the game is over")
+            self.states.append(self.state)  # a move for `undo` to take back, as sent
             return "pass"
         state = self._bring_to_move(side, f"cannot move for {SIDES[side]}")
         action, note = self.think(state)

@@ -1,6 +1,7 @@
 """The game contract (games/interface.py): the registry, notation, and the checks that catch a
 game breaking it."""
 import dataclasses
+import importlib
 import re
 from pathlib import Path
 
@@ -14,11 +15,18 @@ TICTACTOE = games.get("tictactoe")
 
 
 def test_the_registry_finds_every_game_module():
-    """A file of games/ that defines NAME is registered: no list to edit."""
+    """A file of games/ that defines NAME (one game) or GAMES (several) is registered, and
+    nothing else is: no list to edit."""
     folder = Path(games.__file__).parent
-    named = {m.group(1) for f in folder.glob("*.py")
-             for m in [re.search(r'^NAME = "(\w+)"', f.read_text(), re.M)] if m}
-    assert named and named <= set(games.names())
+    modules = [f.stem for f in folder.glob("*.py")
+               if re.search(r"^(NAME|GAMES) = ", f.read_text(), re.M)]
+    defined = set()
+    for stem in modules:
+        module = importlib.import_module(f"games.{stem}")
+        defined |= ({g.name for g in module.GAMES} if hasattr(module, "GAMES")
+                    else {module.NAME})
+    assert {"gomoku", "gomoku9", "go9", "othello"} <= defined  # GAMES and NAME modules alike
+    assert set(games.names()) == defined
     for name in games.names():
         assert games.get(name).name == name
 

@@ -129,6 +129,18 @@ def test_a_move_out_of_turn_follows_a_pass_that_undo_takes_back_with_it():
                                  "black would end the game")
 
 
+def test_genmove_after_the_end_passes_and_undo_takes_that_pass_back_first():
+    engine, send = session()
+    for command in ("play b e5", "play w pass", "play b pass"):
+        send(command)
+    over = send("showboard")
+    assert over.endswith("game over, B+73.5")
+    assert send("genmove w") == "= pass"
+    assert send("undo") == "= "  # the pass just answered, not black's pass before it
+    assert send("showboard") == over
+    assert send("undo") == "= " and GO.outcome(engine.state) == ONGOING
+
+
 def test_final_score_is_the_area_score_of_the_position():
     engine, send = session()
     rng = np.random.default_rng(0)

@@ -54,13 +54,16 @@ def test_agrees_with_openspiel_over_random_games():
 def test_passes_and_early_end():
     """Random games reach a pass, and an end with empty squares left (no one can move)."""
     rng, passed, ended_early = np.random.default_rng(1), False, False
-    while not (passed and ended_early):
+    for _ in range(2000):
+        if passed and ended_early:
+            break
         state, moves = OTHELLO.initial(), []
         while OTHELLO.outcome(state) == games.ONGOING:
             action = int(rng.choice(np.flatnonzero(OTHELLO.legal(state))))
             passed |= action == OTHELLO.pass_action
             state, moves = OTHELLO.apply(state, action), moves + [action]
         ended_early |= OTHELLO.pass_action not in moves and len(moves) < 60
+    assert passed and ended_early, (passed, ended_early)
 
 
 def test_notation():

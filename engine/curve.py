@@ -107,15 +107,34 @@ def plot(rows: list[dict], elo: list, title: str, out: Path) -> None:
         top.legend()
         top.grid(alpha=0.3)
         top.set_title(title)
-    for anchor in sorted({p[1] for p in elo}):
-        pts = [p for p in elo if p[1] == anchor]
-        bottom.errorbar([p[0] for p in pts], [p[2] for p in pts],
-                        yerr=[[_bar(p[2] - p[3]) for p in pts],
-                              [_bar(p[4] - p[2]) for p in pts]],
-                        fmt="o-", capsize=2, label=f"vs {anchor}")
-    bottom.set_ylabel("Elo of the promoted network")
+    draw_elo(bottom, elo)
     bottom.set_xlabel("minutes of training")
-    bottom.legend()
-    bottom.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(out, dpi=100)
+
+
+def draw_elo(axes, elo: list) -> None:
+    """Each anchor's Elo points with their intervals on `axes`. A match won (lost) in every
+    game has no upper (lower) end: its point is the interval's finite end, a floor (ceiling),
+    drawn as a triangle pointing up (down) and without a bar."""
+    shown = set()
+    for anchor in sorted({p[1] for p in elo}):
+        pts = [p for p in elo if p[1] == anchor]
+        bars = axes.errorbar([p[0] for p in pts], [p[2] for p in pts],
+                             yerr=[[_bar(p[2] - p[3]) for p in pts],
+                                   [_bar(p[4] - p[2]) for p in pts]],
+                             fmt="o-", capsize=2, label=f"vs {anchor}")
+        for marker, end in (("^", 4), ("v", 3)):  # no upper end, no lower end
+            bounded = [p for p in pts if math.isinf(p[end])]
+            if bounded:
+                axes.plot([p[0] for p in bounded], [p[2] for p in bounded], marker,
+                          color=bars.lines[0].get_color(), markersize=10,
+                          markerfacecolor="white")
+                shown.add(marker)
+    for marker, text in (("^", "every game won: at least this"),
+                         ("v", "every game lost: at most this")):
+        if marker in shown:  # one grey legend entry for each kind of bound
+            axes.plot([], [], marker, color="grey", markerfacecolor="white", label=text)
+    axes.set_ylabel("Elo of the promoted network")
+    axes.legend()
+    axes.grid(alpha=0.3)

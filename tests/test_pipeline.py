@@ -542,6 +542,28 @@ def test_the_curve_of_a_game_without_scored_positions_is_its_elo_only(trained, t
     assert (tmp_path / "curve.png").stat().st_size > 0
 
 
+def test_the_curve_marks_a_match_won_or_lost_in_every_game_as_a_bound():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from engine.curve import draw_elo
+
+    inf = float("inf")
+    elo = [(1.0, "random", 120.0, 40.0, 210.0), (2.0, "random", 380.0, 380.0, inf),
+           (2.0, "mcts800", -500.0, -inf, -500.0)]
+    fig, axes = plt.subplots()
+    draw_elo(axes, elo)
+    marked = {line.get_marker(): list(zip(line.get_xdata(), line.get_ydata()))
+              for line in axes.get_lines() if line.get_marker() in ("^", "v")
+              and len(line.get_xdata())}
+    plt.close(fig)
+    assert marked == {"^": [(2.0, 380.0)], "v": [(2.0, -500.0)]}
+    assert sorted(t.get_text() for t in axes.get_legend().get_texts()) == [
+        "every game lost: at most this", "every game won: at least this", "vs mcts800",
+        "vs random"]
+
+
 def test_the_curve_reads_metrics_without_a_line_torn_by_a_kill(tmp_path):
     from engine.curve import read_metrics as curve_metrics
     (tmp_path / "metrics.jsonl").write_text('{"generation": 1, "minutes": 0.5}\n{"generat')

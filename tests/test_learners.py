@@ -165,6 +165,19 @@ def test_bad_learner_settings_are_refused_by_name(overrides, message):
         make_learner(GAME, config)
 
 
+@pytest.mark.parametrize("kind", ["no_critic", "noisy_critic", "proxy_critic"])
+def test_a_gate_on_the_games_results_is_refused_where_the_critic_is_not_the_result(kind):
+    for gate in ("sprt", "threshold"):
+        config = load_config("tictactoe", overrides=[f"learner.kind='{kind}'",
+                                                     f"arena.gate='{gate}'"])
+        with pytest.raises(LearnerError, match=f"arena.gate = '{gate}'") as refused:
+            make_learner(GAME, config)
+        assert "\n" not in str(refused.value)
+    for exact in ("alphazero", "star"):  # their critic is the result: a gate may see it too
+        make_learner(GAME, load_config("tictactoe", overrides=[f"learner.kind='{exact}'",
+                                                               "arena.gate='sprt'"]))
+
+
 def test_a_hint_source_the_game_lacks_is_refused(monkeypatch):
     monkeypatch.setattr(games, "solver", lambda name: None)
     config = load_config("tictactoe", overrides=["learner.kind='star'",

@@ -27,6 +27,7 @@ from mcts import UNKNOWN
 
 KINDS = ("alphazero", "star", "no_critic", "noisy_critic", "proxy_critic")
 # the learners whose critic is the game's result: their search sees the rules' verdict too
+# (by default), and an arena gate may pick their generator by games' results
 EXACT_BY_DEFAULT = ("alphazero", "star")
 
 
@@ -56,8 +57,14 @@ def _module(config: Config):
 
 def check_learner(game: Game, config: Config) -> None:
     """A LearnerError naming what this game lacks for the configured learner (a solver, a
-    proxy feature); cheap, and writes nothing."""
+    proxy feature) or a setting that would show it the exact critic; cheap, and writes
+    nothing."""
     module = _module(config)
+    gate = config.arena.gate
+    if gate != "none" and config.learner.kind not in EXACT_BY_DEFAULT:
+        raise LearnerError(f"arena.gate = {gate!r} would let the games' results choose the "
+                           f"network that generates learner.kind = {config.learner.kind!r}'s "
+                           "games, whose critic is not the result: set arena.gate = 'none'")
     if hasattr(module, "check"):
         module.check(game, config)
 

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import games
 from games import GameError
@@ -72,3 +73,15 @@ def test_check_reports_a_win_for_the_player_to_move_only_in_a_line_game():
     assert any("already won" in p for p in check_game(flipped, n_games=20))
     scored = dataclasses.replace(flipped, scored=True)
     assert not any("already won" in p for p in check_game(scored, n_games=20))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", games.names())
+def test_every_game_trains_a_generation_with_its_default_config(name, tmp_path, capsys):
+    from engine.cli import main
+    from test_progress import SETS  # a tiny run: 8 games of 4 simulations, 2 steps
+
+    run_dir = tmp_path / "run"
+    assert main(["train", "--game", name, "--run-dir", str(run_dir), "--generations", "1",
+                 "--quiet", *SETS]) == 0
+    assert (run_dir / "best.ckpt").is_file() and "8 games" in capsys.readouterr().out

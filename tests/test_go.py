@@ -251,14 +251,3 @@ def test_bench_rules_and_search_rows_beside_openspiel():
     rows = {r["search"]: r for r in search.rows}
     assert rows["ours, 1 rollout/leaf"]["vs OpenSpiel PUCT"] > 0
     assert rows["OpenSpiel MCTSBot PUCT, 1 rollout/leaf"]["sims/s"] > 0
-
-
-@pytest.mark.slow
-def test_one_generation_of_training(tmp_path, capsys):
-    from engine.cli import main
-    from test_progress import SETS  # a tiny run: 8 games of 4 simulations, 2 steps
-
-    run_dir = tmp_path / "run"
-    assert main(["train", "--game", "go9", "--run-dir", str(run_dir), "--generations", "1",
-                 "--quiet", *SETS]) == 0
-    assert (run_dir / "best.ckpt").is_file() and "8 games" in capsys.readouterr().out

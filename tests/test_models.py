@@ -40,11 +40,11 @@ def test_shipped_connect4_model_with_200_simulations(connect4_data):
     assert rate >= 0.97
 
 
-def othello_score(simulations, opponent, pairs):
+def builtin_score(name, simulations, opponent, pairs):
     from engine.arena import play_pairs
     from engine.players import parse_player
 
-    game = games.get("othello")
+    game = games.get(name)
     result = play_pairs(game, network_player(game, "builtin", simulations),
                         parse_player(game, opponent, seed=1), pairs, opening_moves=2, seed=3)
     return result.score
@@ -52,13 +52,24 @@ def othello_score(simulations, opponent, pairs):
 
 def test_shipped_othello_model_beats_random_play_with_its_raw_policy():
     # measured: 200 of 200 games raw, 199 of 200 with its 64 simulations
-    assert othello_score(0, "random", 20) >= 0.95
+    assert builtin_score("othello", 0, "random", 20) >= 0.95
 
 
 @pytest.mark.slow
 def test_shipped_othello_model_beats_pure_mcts_with_1000_rollouts():
     """The target, >= 70% (measured: 87.5% over 100 games with its 64 simulations)."""
-    assert othello_score(None, "mcts:1000", 20) >= 0.7
+    assert builtin_score("othello", None, "mcts:1000", 20) >= 0.7
+
+
+def test_shipped_gomoku9_model_beats_random_play_with_its_raw_policy():
+    # measured: 200 of 200 games raw and with its 64 simulations
+    assert builtin_score("gomoku9", 0, "random", 20) >= 0.95
+
+
+@pytest.mark.slow
+def test_shipped_gomoku9_model_beats_pure_mcts_with_1000_rollouts():
+    """The target, >= 70% (measured: 100 of 100 games with its 64 simulations, 99 raw)."""
+    assert builtin_score("gomoku9", None, "mcts:1000", 20) >= 0.7
 
 
 @pytest.mark.slow

@@ -1,7 +1,8 @@
 """An experiment's report: per-arm statistics over seeds (mean, interquartile mean, bootstrap
 95% intervals: Agarwal et al. 2021's way, with one game a bootstrap over seeds), curves against
 compute, a round-robin non-transitivity check, the literature's predictions judged by one
-stated rule, and the raw points as CSV."""
+stated rule, the critic's gain split by where it enters (search, labels), where more seeds
+would settle a verdict, and the raw points as CSV."""
 from __future__ import annotations
 
 import csv
@@ -38,6 +39,7 @@ AXES = (("evaluations_total", "network evaluations"), ("games_total", "self-play
 MIN_RUNS = 3  # fewest runs of an arm for a verdict: 2 runs' interval is their range
 OPENING_METRICS = ("distinct_openings", "rare_opening_share", "repeat_rate")
 RHO = (-1.0, 1.0)  # the range of Spearman's rho, and of a mean of rhos
+RELIABILITY_BINS = 10  # the bins a reliability plot pools runs' curves into (metrics' own)
 
 RULE = ("Intervals: 95% percentile bootstrap of the mean over seeds (scipy.stats.bootstrap, "
         "10,000 resamples), each arm's seeds resampled on their own: rliable's stratified "
@@ -88,6 +90,12 @@ def ratio(a, b, axis=-1):
     return np.mean(a, axis=axis) / np.mean(b, axis=axis)
 
 
+def gap_share(a, b, c, axis=-1):
+    """(mean(a) - mean(b)) / (mean(a) - mean(c)): the share of the gap from c up to a that
+    lies between b and a (arm b between the two)."""
+    return difference(a, b, axis) / difference(a, c, axis)
+
+
 def interval(*samples, statistic=mean, seed: int = 0) -> tuple[float, float]:
     """95% percentile-bootstrap interval of statistic over the runs of one or more arms, each
     arm's runs resampled on their own (rliable's stratified bootstrap); nan when an arm has
@@ -104,14 +112,14 @@ def interval(*samples, statistic=mean, seed: int = 0) -> tuple[float, float]:
 
 
 def t_interval(*samples, statistic=mean) -> tuple[float, float]:
-    """95% t interval of statistic (mean, difference or ratio) over the runs of one or two
-    arms: Student's for one mean, Welch's for a difference, Fieller's (with the smaller arm's
-    degrees of freedom) for a ratio, (-inf, inf) when the divisor is not clear of 0; nan when
-    an arm has fewer than 2 runs."""
+    """95% t interval of statistic (mean, difference, ratio or gap_share) over the runs of
+    one to three arms: Student's for one mean, Welch's for a difference, Fieller's (with the
+    smallest arm's degrees of freedom) for a ratio or a gap's share, (-inf, inf) when the
+    divisor is not clear of 0; nan when an arm has fewer than 2 runs."""
     samples = [_finite(x) for x in samples]
     if any(len(x) < 2 for x in samples):
         return math.nan, math.nan
-    if statistic is ratio:
+    if statistic in (ratio, gap_share):
         return fieller(*samples)
     with warnings.catch_warnings():  # near-equal runs: scipy warns of precision, needlessly
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -127,14 +135,20 @@ def t_interval(*samples, statistic=mean) -> tuple[float, float]:
     return low, high
 
 
-def fieller(a, b, confidence: float = 0.95) -> tuple[float, float]:
-    """Fieller's interval of mean(a) / mean(b) for independent samples: the r for which
-    mean(a) - r mean(b) is within t standard errors of 0 (df: the smaller sample's)."""
-    ma, mb = np.mean(a), np.mean(b)
-    va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
-    t = stats.t.ppf(0.5 + confidence / 2, min(len(a), len(b)) - 1)
-    qa, qb = mb ** 2 - t ** 2 * vb, ma * mb
-    qc = ma ** 2 - t ** 2 * va
+def fieller(a, b, c=None, confidence: float = 0.95) -> tuple[float, float]:
+    """Fieller's interval of mean(a) / mean(b), or with c of gap_share(a, b, c), for
+    independent samples: the r for which numerator - r denominator is within t standard
+    errors of 0 (df: the smallest sample's), counting the covariance of a gap's two
+    differences through a."""
+    samples = [np.asarray(x, float) for x in (a, b, c) if x is not None]
+    m = [x.mean() for x in samples]
+    v = [x.var(ddof=1) / len(x) for x in samples]
+    if c is None:
+        num, den, v_num, v_den, cov = m[0], m[1], v[0], v[1], 0.0
+    else:
+        num, den, v_num, v_den, cov = m[0] - m[1], m[0] - m[2], v[0] + v[1], v[0] + v[2], v[0]
+    t2 = stats.t.ppf(0.5 + confidence / 2, min(len(x) for x in samples) - 1) ** 2
+    qa, qb, qc = den ** 2 - t2 * v_den, num * den - t2 * cov, num ** 2 - t2 * v_num
     if qa <= 0:  # the divisor's interval holds 0: every ratio (or all but a gap) fits
         return -math.inf, math.inf
     root = math.sqrt(max(qb ** 2 - qa * qc, 0.0))
@@ -227,9 +241,10 @@ def equal_point(points: dict, axis: str, metric: str) -> float:
     return min((x for x in reached if x > 0), default=0.0)
 
 
-def end_values(points: dict, arm: str, metric: str) -> np.ndarray:
-    """[runs] metric's last value in each run of arm (nan where never measured)."""
-    return np.array([next((r[metric] for r in reversed(recs) if metric in r), math.nan)
+def end_values(points: dict, arm: str, metric: str, first: bool = False) -> np.ndarray:
+    """[runs] metric's last (first) value in each run of arm (nan where never measured)."""
+    return np.array([next((r[metric] for r in (recs if first else reversed(recs))
+                           if metric in r), math.nan)
                      for recs in points.get(arm, {}).values()], float)
 
 
@@ -442,6 +457,47 @@ def plot_proxy_against_kl(points: dict, root: Path, proxies: dict) -> Path | Non
     return _save(fig, root / "proxy_vs_kl.png")
 
 
+def pooled_reliability(curves: list, bins: int = RELIABILITY_BINS) -> np.ndarray:
+    """[bins that hold any, 3] recorded reliability curves ([mean prediction, mean exact
+    result, count] per bin) pooled, count-weighted, into `bins` equal-width bins of the
+    prediction over [-1, 1]."""
+    rows = np.concatenate([np.reshape(c, (-1, 3)) for c in curves])
+    which = np.clip(((rows[:, 0] + 1) / 2 * bins).astype(int), 0, bins - 1)
+    count = np.bincount(which, rows[:, 2], bins)
+    held = count > 0
+    return np.stack([np.bincount(which, rows[:, 2] * rows[:, 0], bins)[held] / count[held],
+                     np.bincount(which, rows[:, 2] * rows[:, 1], bins)[held] / count[held],
+                     count[held]], axis=1)
+
+
+def plot_reliability(points: dict, root: Path) -> Path | None:
+    """Each arm's value calibration at the end of its runs: the mean exact result against the
+    mean prediction, its runs' last reliability curves pooled; the diagonal is calibrated."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = {arm: [c for c in (next((r["reliability"] for r in reversed(recs)
+                                      if r.get("reliability")), None)
+                                for recs in runs.values()) if c is not None]
+              for arm, runs in points.items()}
+    if not any(curves.values()):
+        return None
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    ax.plot([-1, 1], [-1, 1], color="0.6", linestyle="--", label="calibrated")
+    for i, (arm, arm_curves) in enumerate(curves.items()):
+        if arm_curves:
+            pooled = pooled_reliability(arm_curves)
+            ax.plot(pooled[:, 0], pooled[:, 1], marker="o", markersize=3, color=f"C{i}",
+                    label=f"{arm} ({_runs(len(arm_curves))})")
+    ax.set_xlabel("value head's prediction (the mover's view), bin mean", fontsize=8)
+    ax.set_ylabel("exact result (solver), bin mean", fontsize=8)
+    ax.set_title("value calibration at the end of each run, runs pooled", fontsize=9)
+    ax.legend(fontsize=6)
+    fig.tight_layout()
+    return _save(fig, root / "reliability.png")
+
+
 def _save(fig, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
@@ -620,12 +676,31 @@ def _arms_of(experiment, kind: str) -> list[str]:
             if experiment.config(a, experiment.seeds[0]).learner.kind == kind]
 
 
-def _line(text: str, verdict_text: str) -> str:
-    return f"- {text}: **{verdict_text}**."
+class Judged(str):
+    """A line of the report with a verdict, which keeps what it judged (subject) and whether
+    more seeds could still change the answer (open): for the list of where they would."""
+
+    def __new__(cls, line: str, subject: str, open_: bool):
+        self = super().__new__(cls, line)
+        self.subject, self.open = subject, open_
+        return self
+
+
+def _line(text: str, verdict_text: str, subject: str, open_: bool | None = None) -> Judged:
+    """One verdict's bullet; open by default unless supported, refuted or consistent."""
+    if open_ is None:
+        open_ = verdict_text not in ("supported", "refuted", "consistent")
+    return Judged(f"- {text}: **{verdict_text}**.", subject, open_)
+
+
+def _holds(low: float, high: float, marks: dict) -> list[str]:
+    """The marks (value -> what it would mean) that the interval [low, high] holds."""
+    return [f"{value:g} ({what})" for value, what in marks.items() if low <= value <= high]
 
 
 def _no_critic_lines(experiment, points) -> list[str]:
-    """no_critic's entropy and opening diversity fall; an accumulating replay keeps them."""
+    """no_critic's entropy and opening diversity fall, rare openings first; an accumulating
+    replay keeps them."""
     arms = [a for a in _arms_of(experiment, "no_critic") if a in points]
     window = {a: experiment.config(a, experiment.seeds[0]).replay.window_max for a in arms}
     widest = max(window.values(), default=0)
@@ -643,17 +718,20 @@ def _no_critic_lines(experiment, points) -> list[str]:
             else:
                 lines.append(_line(f"{arm} (replay of {window[arm]:,} positions): {metric} "
                                    f"falls over the generations? Spearman rho {text}, "
-                                   "predicted < 0", verdict(low, high, runs, -1)))
+                                   "predicted < 0", verdict(low, high, runs, -1),
+                                   f"{arm}'s {metric} falls"))
     for arm in (a for a in arms if a not in accumulating):
+        lines += _rare_first_line(points, arm)
         text, low, high, runs = estimate(trends(points, arm, "strength"), signed=True,
                                          within=RHO)
         if runs:
             lines.append(_line(f"{arm}: strength (the solver's optimal-move rate) does not "
                                f"rise over the generations? Spearman rho {text}, predicted "
-                               "<= 0", verdict(low, high, runs, -1)))
+                               "<= 0", verdict(low, high, runs, -1),
+                               f"{arm}'s strength does not rise"))
     for acc in accumulating:
         for arm in (a for a in arms if a not in accumulating):
-            for metric in ("policy_entropy_probe", "distinct_openings"):
+            for metric in ("policy_entropy_probe", "distinct_openings", "rare_opening_share"):
                 at = equal_point(points, "evaluations_total", metric)
                 text, low, high, runs = estimate(
                     values_at(points, acc, metric, "evaluations_total", at),
@@ -661,8 +739,37 @@ def _no_critic_lines(experiment, points) -> list[str]:
                     statistic=difference, signed=True)
                 lines.append(_line(f"{acc} keeps {metric} above {arm}'s: difference at "
                                    f"{at:,.0f} evaluations {text}, predicted > 0",
-                                   verdict(low, high, runs, +1)))
+                                   verdict(low, high, runs, +1),
+                                   f"{acc} keeps {metric} above {arm}'s"))
     return lines
+
+
+def _rare_first_line(points, arm) -> list[str]:
+    """Rare openings go first (Shumailov et al. 2024: the tails vanish first): by a quarter of
+    the compute, the rare openings' share has lost more of its first generation's value than
+    the entropy and the distinct openings have of theirs (each run's relative falls, paired)."""
+    axis, rare = "evaluations_total", "rare_opening_share"
+    at = equal_point(points, axis, rare) / 4
+
+    def relative_fall(metric):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return 1 - (values_at(points, arm, metric, axis, at)
+                        / end_values(points, arm, metric, first=True))
+
+    text, *_ = estimate(relative_fall(rare))
+    if text == "not measured":
+        return []
+    parts, verdicts = [], []
+    for other in ("policy_entropy_probe", "distinct_openings"):
+        o_text, low, high, runs = estimate(relative_fall(rare) - relative_fall(other),
+                                           signed=True)
+        verdicts.append(verdict(low, high, runs, +1))
+        parts.append(f"minus {other}'s {o_text} ({verdicts[-1]})")
+    return [_line(f"{arm}: rare openings fall first? From the first generation to {at:,.0f} "
+                  f"evaluations (a quarter of the run), the share of its first value that "
+                  f"{rare} lost {text}, " + ", ".join(parts)
+                  + " (each run's relative falls, paired; predicted > 0)",
+                  combined(verdicts), f"{arm}'s rare openings fall first")]
 
 
 def _clean_controls(experiment) -> list[str]:
@@ -693,7 +800,7 @@ def _noisy_lines(experiment, points) -> list[str]:
         slope = end_values(points, arm, "calibration_slope")
         text, *_ = estimate(slope)
         parts = [f"{arm} (p = {p}): calibration slope at the end of each run {text}"]
-        verdicts = []
+        verdicts, wide = [], False
         for ref in controls + alphazero:
             how = ("its search as blind, its labels exact: p = 0" if ref in controls
                    else "its search sees the results: not matched")
@@ -704,6 +811,12 @@ def _noisy_lines(experiment, points) -> list[str]:
             parts.append(f"{ref} ({how}) {ref_text}, ratio {r_text}")
             if ref in controls:
                 verdicts.append(verdict(low, high, runs, value=1 - 2 * p))
+                held = _holds(low, high, {1.0: "no effect of the noise",
+                                          0.0: "a slope of 0, nothing learned"})
+                if held and verdicts[-1] == "consistent":
+                    wide = True
+                    parts[-1] += (f", an interval that holds {' and '.join(held)} as well "
+                                  "as 1 - 2p: too wide to tell them apart")
                 spread = [np.array([prediction_spread(recs[-1].get("reliability", []))
                                     for recs in points[a].values()]) for a in (arm, ref)]
                 s_text, *_ = estimate(*spread, statistic=ratio)
@@ -711,7 +824,9 @@ def _noisy_lines(experiment, points) -> list[str]:
         judged = (f"against 1 - 2p = {1 - 2 * p:.2f} on the ratio to "
                   f"{', '.join(controls)}" if controls else
                   "no arm with exact labels and a blind search to compare with")
-        lines.append(_line("; ".join(parts) + f"; {judged}", combined(verdicts)))
+        lines.append(_line("; ".join(parts) + f"; {judged}", combined(verdicts),
+                           f"{arm}'s calibration slope is 1 - 2p of a clean arm's",
+                           wide or None))
     return lines + _noise_order_line(experiment, points, controls)
 
 
@@ -733,7 +848,8 @@ def _noise_order_line(experiment, points, controls) -> list[str]:
         verdicts.append(verdict(low, high, runs, +1))
         parts.append(f"p = {p} ({lower}) minus p = {q} ({higher}) {text} ({verdicts[-1]})")
     return [_line(f"strength at {at:,.0f} evaluations falls as p rises: " + ", ".join(parts)
-                  + " (predicted > 0 at each step)", combined(verdicts))]
+                  + " (predicted > 0 at each step)", combined(verdicts),
+                  "strength falls step by step as the noise p rises")]
 
 
 def _proxy_lines(experiment, points) -> list[str]:
@@ -751,7 +867,7 @@ def _proxy_lines(experiment, points) -> list[str]:
         lines.append(_line(f"{arm}: over the second half of each run, Spearman rho of the "
                            f"proxy's score over the generations {p_text} (predicted > 0: "
                            f"{both[0]}), of true strength {s_text} (predicted < 0: {both[1]})",
-                           combined(both)))
+                           combined(both), f"{arm}'s proxy rises while strength falls"))
         lines.append(f"  - and wherever the peak came (not judged): {_peak_text(points, arm)}"
                      + "".join(f"; {a}'s {_peak_text(points, a)}" for a in clean) + ".")
     return lines
@@ -782,9 +898,7 @@ def _star_lines(experiment, points) -> list[str]:
         return values_at(points, arm, "strength", axis, at)
 
     def entropy_fall(arm):
-        return (np.array([next((r["policy_entropy_probe"] for r in recs
-                                if "policy_entropy_probe" in r), math.nan)
-                          for recs in points[arm].values()])
+        return (end_values(points, arm, "policy_entropy_probe", first=True)
                 - values_at(points, arm, "policy_entropy_probe", axis, entropy_at))
 
     lines += _rationalization_lines(experiment, points, stars)
@@ -802,7 +916,9 @@ def _star_lines(experiment, points) -> list[str]:
             low, high = interval(strength(star), strength(other), statistic=improvement)
             parts.append(f"probability that one of its runs ends above one of {other}'s "
                          f"{share:.2f} {_ci(low, high, '.2f')} (bootstrap)")
-        lines.append(_line(", ".join(parts), combined(verdicts)))
+        lines.append(_line(", ".join(parts), combined(verdicts),
+                           f"{star} ends " + " and ".join([f"below {a}" for a in alphazero]
+                                                          + [f"above {a}" for a in no_critic])))
         parts, verdicts = [f"{star}: fall of policy entropy on the probe positions (the same "
                            "for every arm, unlike the openings of generations of different "
                            f"sizes) from the first generation to {entropy_at:,.0f} evaluations "
@@ -813,7 +929,8 @@ def _star_lines(experiment, points) -> list[str]:
             verdicts.append(verdict(low, high, runs, +1))
             parts.append(f"minus {other}'s {text}")
         lines.append(_line(", ".join(parts) + " (predicted > 0 against every arm but STaR's; "
-                           "loses diversity fastest)", combined(verdicts)))
+                           "loses diversity fastest)", combined(verdicts),
+                           f"{star} loses policy entropy fastest"))
     return lines
 
 
@@ -841,7 +958,8 @@ def _rationalization_lines(experiment, points, stars) -> list[str]:
             lines.append(_line(f"{hinted} over {plain}: lead at {end / 4:,.0f} evaluations "
                                f"{lead_early}, at {end:,.0f} {lead_late}; the early lead "
                                f"minus the late {text}, predicted > 0 (helps most early)",
-                               verdict(low, high, runs, +1)))
+                               verdict(low, high, runs, +1),
+                               f"{hinted}'s lead over {plain} is largest early"))
     return lines
 
 
@@ -852,8 +970,9 @@ def _transitivity_lines(experiment, transitivity) -> list[str]:
                  and a not in _clean_controls(experiment)][:1]
     others = [a for kind in ("no_critic", "proxy_critic") for a in _arms_of(experiment, kind)
               if a in transitivity]
-    if not alphazero or not others:
+    if not alphazero:
         return []
+    lines = [_near_transitive_line(alphazero[0], transitivity[alphazero[0]])]
     fit = {a: [t["lack_of_fit"] for t in ts] for a, ts in transitivity.items()}
     parts, verdicts = [f"lack of fit of the transitive model: {alphazero[0]} "
                        f"{estimate(fit[alphazero[0]])[0]}"], []
@@ -862,7 +981,36 @@ def _transitivity_lines(experiment, transitivity) -> list[str]:
                                          signed=True)
         verdicts.append(verdict(low, high, runs, +1))
         parts.append(f"{arm} minus it {text} ({verdicts[-1]})")
-    return [_line(", ".join(parts) + " (predicted > 0)", combined(verdicts))]
+    if others:
+        lines.append(_line(", ".join(parts) + " (predicted > 0)", combined(verdicts),
+                           f"{', '.join(others)} less transitive than {alphazero[0]}"))
+    return lines
+
+
+def _near_transitive_line(arm: str, runs: list[dict]) -> Judged:
+    """An arm's generations are near-transitive: its runs' mean lack of fit F about 1 (t
+    interval), and the share of its runs with p < 0.05 about 0.05 (Clopper-Pearson)."""
+    fit = _finite([t["lack_of_fit"] for t in runs])
+    text, low, high, n = estimate(fit)
+    verdicts = [verdict(low, high, n, value=1.0)]
+    p = _finite([t["p"] for t in runs])
+    parts = [f"{arm}'s generations are near-transitive (the additive model fits them)? Lack "
+             f"of fit F {text}, about 1 if so ({verdicts[0]})"]
+    if len(p):
+        hits = int((p < 0.05).sum())
+        ci = stats.binomtest(hits, len(p), 0.05).proportion_ci(0.95)
+        verdicts.append(verdict(ci.low, ci.high, len(p), value=0.05))
+        parts.append(f"runs with p < 0.05: {hits} of {len(p)}, a share of {hits / len(p):.2f} "
+                     f"{_ci(ci.low, ci.high, '.2f')} (Clopper-Pearson), about 0.05 if so "
+                     f"({verdicts[1]})")
+    if len(fit) and fit.mean() > 1:
+        k = runs[0]["k"]
+        parts.append(f"F above 1 says the margins do not add up, not that the generations go "
+                     f"round in circles: its runs have "
+                     f"{np.mean([t['triples'] for t in runs]):.2f} rock-paper-scissors "
+                     f"triples (of {math.comb(k, 3)}) on average, and where there are none "
+                     "the generations are ordered, transitive but not additive")
+    return _line("; ".join(parts), combined(verdicts), f"{arm}'s generations near-transitive")
 
 
 def predictions(experiment, points, transitivity) -> list[str]:
@@ -872,6 +1020,79 @@ def predictions(experiment, points, transitivity) -> list[str]:
             *_no_critic_lines(experiment, points), *_noisy_lines(experiment, points),
             *_proxy_lines(experiment, points), *_star_lines(experiment, points),
             *_transitivity_lines(experiment, transitivity), ""]
+
+
+def critic_split(experiment, points) -> list[str]:
+    """The research question's numbers: how much of alphazero's strength over no_critic's at
+    equal compute the exact critic brings in the search and how much in the labels, with an
+    alphazero arm whose search is blind (labels exact) between them; arms by learner, each
+    part left out where its arms are."""
+    controls = _clean_controls(experiment)
+    full = [a for a in _arms_of(experiment, "alphazero") if a in points
+            and a not in controls][:1]
+    blind = [a for a in controls if a in points][:1]
+    none = [a for a in _arms_of(experiment, "no_critic") if a in points]
+    axis = "evaluations_total"
+    at = equal_point(points, axis, "strength")
+
+    def strength(arm):
+        return values_at(points, arm, "strength", axis, at)
+
+    def part(name, upper, lower):
+        text, low, high, runs = estimate(strength(upper), strength(lower),
+                                         statistic=difference, signed=True)
+        return _line(f"{name}: {upper} minus {lower} {text}, > 0 where it adds strength",
+                     verdict(low, high, runs, +1), f"{name}, {upper} minus {lower}")
+
+    lines = [part("the critic in the search", f, b) for f in full for b in blind]
+    for n in none:
+        lines += [part("the whole critic", f, n) for f in full]
+        lines += [part("the critic in the labels", b, n) for b in blind]
+        lines += [_search_share(f, b, n, strength(f), strength(b), strength(n))
+                  for f in full for b in blind]
+    if not lines:
+        return []
+    window = {a: experiment.config(a, experiment.seeds[0]).replay.window_max
+              for a in full + blind + none}
+    replay = ("" if len(set(window.values())) < 2 else
+              " The arms' replays differ too (the most positions kept: "
+              + ", ".join(f"{a} {w:,}" for a, w in window.items())
+              + "): a part with a no_critic arm holds that difference as well.")
+    return ["## How much of the gain comes from the critic", "",
+            "The exact critic (the game's result and the solver's proofs) enters alphazero in "
+            "two places: the search (finished games' results and proofs in the tree) and the "
+            "labels (the value targets). An alphazero arm with a blind search keeps the labels "
+            "only; no_critic has neither. Strength at "
+            f"{at:,.0f} network evaluations (equal compute: the end of the budget): the whole "
+            "critic's gain (alphazero minus no_critic) is the part in the search (alphazero "
+            "minus the blind-search arm) plus the part in the labels (the blind-search arm "
+            "minus no_critic). Welch's 95% t intervals, judged by the rule above for > 0; the "
+            "search's share of the gain by Fieller's interval (its two differences share "
+            "alphazero's runs, their covariance counted). The part in the search is one; the "
+            "others are given for each no_critic arm." + replay, "", *lines, ""]
+
+
+def _search_share(full, blind, none, *strengths) -> Judged:
+    """The share of the critic's gain that lies in the search, with Fieller's interval."""
+    text, low, high, runs = estimate(*strengths, statistic=gap_share)
+    held = _holds(low, high, {0.0: "none of it in the search", 1.0: "all of it"})
+    where = ("" if runs < MIN_RUNS else
+             f"; the interval holds {' and '.join(held)}" if held else
+             "; the interval is within 0 and 1: each place carries part" if 0 < low < high < 1
+             else "; the interval is outside 0 to 1: one part is below 0")
+    return Judged(f"- the search's share of the whole critic's gain ({full} - {blind}) / "
+                  f"({full} - {none}): {text} (not judged){where}.",
+                  f"the search's share of the gain over {none}", bool(held) or runs < MIN_RUNS)
+
+
+def _open_questions(lines: list[str]) -> list[str]:
+    """One paragraph: the verdicts more seeds would settle."""
+    open_ = [line.subject for line in lines if isinstance(line, Judged) and line.open]
+    return ["**Where more seeds would settle it.** "
+            + ("Verdicts not settled, short of runs, or whose interval holds the answer of no "
+               "effect as well as the predicted one: " + "; ".join(open_) + ". A t "
+               "interval narrows about as 1 / sqrt(seeds): four times the seeds, half the width."
+               if open_ else "None: every verdict above is settled by its interval."), ""]
 
 
 def _notes(experiment, points) -> dict:
@@ -885,8 +1106,7 @@ def _notes(experiment, points) -> dict:
         "what a clean head learns on the same games, so the prediction is judged on the "
         "ratio to an arm with exact labels and the same search (below); a head that predicts "
         "0 everywhere (no_critic's) has slope 0."),
-        "kl_from_start": "Measured from generation 0's network (the untrained start from "
-                         "scratch; a warm start's checkpoint otherwise).",
+        "kl_from_start": _kl_note(experiment, points),
         "proxy_score": "Each arm's proxy: the game's feature proxy, except a reward_model "
                        "proxy arm's own frozen network: not one scale across arms."}
     if len(set(sizes.values())) > 1:
@@ -896,6 +1116,68 @@ def _notes(experiment, points) -> dict:
                 + ". Compare arms that play the same number only.")
         notes.update({m: text for m in OPENING_METRICS})
     return notes
+
+
+def _kl_note(experiment, points) -> str:
+    """Where the KL is measured from, and what that makes of it from scratch."""
+    scratch = [a for a in points
+               if not experiment.config(a, experiment.seeds[0]).pipeline.init_checkpoint]
+    text = ("Measured from generation 0's network: the untrained start from scratch, a warm "
+            "start's checkpoint otherwise.")
+    if scratch:
+        text += (f" {'Every arm here' if len(scratch) == len(points) else ', '.join(scratch)} "
+                 "starts from scratch: an untrained network's policy is close to flat, and from "
+                 "a flat policy q the KL is H(q) minus the policy's entropy exactly, so it "
+                 "largely repeats the entropy's fall" + _kl_entropy_fit(points, scratch)
+                 + ". Gao et al. (2022) measure it from the SFT policy, a trained start: read "
+                 "these curves beside theirs with that in mind.")
+    return text
+
+
+def _kl_entropy_fit(points, arms) -> str:
+    """How closely the runs' final KL follows their entropy's fall from the first generation."""
+    entropy = "policy_entropy_probe"
+    kl = np.concatenate([end_values(points, a, "kl_from_start") for a in arms])
+    fall = np.concatenate([end_values(points, a, entropy, first=True)
+                           - end_values(points, a, entropy) for a in arms])
+    both = np.isfinite(kl) & np.isfinite(fall)
+    if both.sum() < 3 or np.ptp(kl[both]) == 0 or np.ptp(fall[both]) == 0:
+        return ""
+    r = stats.pearsonr(fall[both], kl[both]).statistic
+    return (f" (here, over {both.sum()} runs, the final KL against the entropy's fall from "
+            f"the first generation: Pearson's r = {r:.2f})")
+
+
+def _star_table(experiment, points) -> list[str]:
+    """STaR's filter and hints per star arm: the share of the moves kept as targets, the lost
+    games rationalized, and the teacher's simulations spent on hints."""
+    stars = [a for a in _arms_of(experiment, "star") if a in points]
+    if not stars:
+        return []
+    lines = ["## STaR's filter and hints", "",
+             "Per generation, averaged over each run's generations, then over runs: the share "
+             "of the self-play moves kept as policy targets (the winners'), and the lost games "
+             "whose first mistake a hint replaced (rationalized); in all: rationalized "
+             "positions and a teacher's simulations (0 with the solver's hints). Positions "
+             "labelled (every target, the value's too): the spend table.", "",
+             "| arm | runs | kept share of moves | rationalized a generation | rationalized "
+             "in all | teacher simulations in all |", "| --- | --- | --- | --- | --- | --- |"]
+    for arm in stars:
+        cells = [_per_run(points, arm, metric, how)
+                 for metric, how in (("kept_share", np.mean), ("rationalized", np.mean),
+                                     ("rationalized", np.sum), ("hint_evaluations", np.sum))]
+        lines.append(f"| {arm} | {len(points[arm])} | "
+                     + " | ".join("—" if not len(c) else f"{np.mean(c):{f}}"
+                                  for c, f in zip(cells, (".3f", ",.1f", ",.0f", ",.0f")))
+                     + " |")
+    return lines + [""]
+
+
+def _per_run(points, arm, metric, how) -> np.ndarray:
+    """[runs that recorded metric] how(metric over the run's generations)."""
+    values = [_finite([r[metric] for r in recs if metric in r])
+              for recs in points[arm].values()]
+    return np.array([how(v) for v in values if len(v)])
 
 
 def _transitivity_table(transitivity) -> list[str]:
@@ -940,6 +1222,7 @@ def write_report(experiment, root: Path, quiet: bool = False) -> Path:
                    if a in _arms_of(experiment, "proxy_critic") else "feature")
                for a in points}
     plot_proxy_against_kl(points, root, proxies)
+    plot_reliability(points, root)
     transitivity, rr_rows = transitivity_of(experiment, root, points)
     buf = io.StringIO()
     csv.writer(buf).writerows([["arm", "seed", "generations", "cyclic_triples",
@@ -974,20 +1257,25 @@ def write_report(experiment, root: Path, quiet: bool = False) -> Path:
               "other work, seen in the minutes only (wall-clock, as busy as the machine was).",
               "",
               "| arm | evaluations (mean) | games (mean) | games a generation "
-              "| gradient steps (mean) | minutes (mean) |", "| --- | --- | --- | --- | --- | --- |"]
+              "| positions labelled (mean) | gradient steps (mean) | minutes (mean) |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
     per_gen = games_per_generation(points)
     for arm in points:
         spend = [np.mean(end_values(points, arm, k)) for k in
-                 ("evaluations_total", "games_total", "train_steps_total", "minutes")]
+                 ("evaluations_total", "games_total", "positions_labelled_total",
+                  "train_steps_total", "minutes")]
         lines.append(f"| {arm} | {spend[0]:,.0f} | {spend[1]:,.0f} | "
                      f"{', '.join(f'{g:,}' for g in per_gen[arm])} | {spend[2]:,.0f} | "
-                     f"{spend[3]:,.1f} |")
-    lines += ["", *_transitivity_table(transitivity), *predictions(experiment, points,
-                                                                   transitivity),
+                     f"{spend[3]:,.0f} | {spend[4]:,.1f} |")
+    judged = [*predictions(experiment, points, transitivity),
+              *critic_split(experiment, points)]
+    lines += ["", *_star_table(experiment, points), *_transitivity_table(transitivity),
+              *judged, *_open_questions(judged),
               "Files: points.csv (every generation of every run), round_robin.csv (with each "
               "run's score matrix and every pairing's trials), curves_by_evaluations.png, "
               "strength_by_games.png, strength_by_steps.png"
-              + (", proxy_vs_kl.png" if (root / "proxy_vs_kl.png").exists() else "") + ".", ""]
+              + "".join(f", {name}" for name in ("proxy_vs_kl.png", "reliability.png")
+                        if (root / name).exists()) + ".", ""]
     path = root / "report.md"
     atomic_write(path, "\n".join(lines).encode())
     if not quiet:

@@ -6,10 +6,12 @@ import pytest
 
 from engine.experiment import Experiment
 from engine.metrics import calibration_slope, reliability
-from engine.report import (_censored_note, _grid, combined, cyclic_share, cyclic_triples,
-                           difference, fieller, flatten_elo, improvement, interval, lack_of_fit,
-                           mean, peak_and_fall, prediction_spread, predictions, summary_rows,
-                           t_interval, trend, value_at, verdict)
+from engine.report import (_censored_note, _grid, _open_questions, _star_table,
+                           _transitivity_lines, combined, critic_split, cyclic_share,
+                           cyclic_triples, difference, fieller, flatten_elo, gap_share,
+                           improvement, interval, lack_of_fit, mean, peak_and_fall,
+                           pooled_reliability, prediction_spread, predictions, summary_rows,
+                           t_interval, trend, value_at, verdict, write_report)
 
 
 def run(n, step=10, games=1, **series):
@@ -305,3 +307,182 @@ def test_a_no_critic_arm_whose_strength_rises_refutes_its_prediction():
     line = next(line for line in predictions(experiment(arms), points, {})
                 if line.startswith("- nc: strength"))
     assert line.endswith("**refuted**.")
+
+
+def test_fieller_of_a_gaps_share_counts_the_covariance_of_its_two_differences():
+    """The share's ends are where (a - b) - r (a - c) is t standard errors from 0, its variance
+    va (1 - r)^2 + vb + r^2 vc (a in both differences): found here by a root finder."""
+    from scipy import optimize, stats
+    a, b, c = [0.70, 0.74, 0.69, 0.73], [0.52, 0.47, 0.50], [0.31, 0.36, 0.30, 0.33]
+    va, vb, vc = (np.var(x, ddof=1) / len(x) for x in (a, b, c))
+    t = stats.t.ppf(0.975, 2)
+    r0 = gap_share(a, b, c)
+
+    def gap(r):
+        num = np.mean(a) - np.mean(b) - r * (np.mean(a) - np.mean(c))
+        return abs(num) - t * np.sqrt(va * (1 - r) ** 2 + vb + r ** 2 * vc)
+
+    ends = optimize.brentq(gap, r0 - 2, r0), optimize.brentq(gap, r0, r0 + 2)
+    assert t_interval(a, b, c, statistic=gap_share) == pytest.approx(ends)
+
+
+def strength_arm(level, runs=4, n=10):
+    return {s: run(n, strength=lambda g, s=s: level + 0.004 * (s - 1.5)) for s in range(runs)}
+
+
+SPLIT = {"az": {"learner": {"kind": "alphazero"}},
+         "blind": {"learner": {"kind": "alphazero", "search_critic": "none"}},
+         "nc": {"learner": {"kind": "no_critic"}}}
+
+
+@pytest.mark.parametrize("blind, search, labels, where", [
+    (0.5, "supported", "supported", "within 0 and 1: each place carries part"),
+    (0.7, "not settled", "supported", "holds 0 (none of it in the search)"),
+    (0.3, "supported", "not settled", "holds 1 (all of it)")])
+def test_the_critics_gain_splits_into_the_search_and_the_labels(blind, search, labels, where):
+    points = {"az": strength_arm(0.7), "blind": strength_arm(blind), "nc": strength_arm(0.3)}
+    lines = critic_split(experiment(SPLIT), points)
+    judged = {line.split(":")[0]: line for line in lines if line.startswith("- ")}
+    assert judged["- the whole critic"].endswith("**supported**.")
+    assert "az minus nc +0.400" in judged["- the whole critic"]
+    assert judged["- the critic in the search"].endswith(f"**{search}**.")
+    assert judged["- the critic in the labels"].endswith(f"**{labels}**.")
+    share = next(line for line in lines if line.startswith("- the search's share"))
+    assert f"{(0.7 - blind) / 0.4:.3f}" in share and where in share
+
+
+def test_the_critic_split_leaves_out_the_parts_whose_arms_are_absent():
+    points = {"az": strength_arm(0.7), "nc": strength_arm(0.3)}
+    lines = critic_split(experiment({a: SPLIT[a] for a in points}), points)
+    assert [line.split(":")[0] for line in lines if line.startswith("- ")] == \
+        ["- the whole critic"]
+    assert critic_split(experiment({"nc": SPLIT["nc"]}), {"nc": points["nc"]}) == []
+
+
+def rr(fits, ps, triples=0):
+    return [{"lack_of_fit": f, "p": p, "triples": triples, "share": 0.1, "k": 5}
+            for f, p in zip(fits, ps)]
+
+
+@pytest.mark.parametrize("az_fit, nc_fit, expected", [(1.0, 3.0, ("consistent", "supported")),
+                                                       (3.0, 1.0, ("refuted", "refuted"))])
+def test_alphazeros_transitivity_is_judged_on_its_own_fit_and_against_the_others(
+        az_fit, nc_fit, expected):
+    arms = {"az": {"learner": {"kind": "alphazero"}}, "nc": {"learner": {"kind": "no_critic"}}}
+    jitter = np.array([-0.1, 0.05, 0.1, -0.05])
+
+    def ps(fit):  # a transitive run's p is spread over (0, 1); a cyclic one's is tiny
+        return [0.4, 0.6, 0.3, 0.7] if fit < 2 else [0.001] * 4
+
+    transitivity = {"az": rr(az_fit + jitter, ps(az_fit)),
+                    "nc": rr(nc_fit + jitter, ps(nc_fit), triples=2)}
+    own, others = _transitivity_lines(experiment(arms), transitivity)
+    assert own.startswith("- az's generations are near-transitive")
+    assert own.endswith(f"**{expected[0]}**.") and others.endswith(f"**{expected[1]}**.")
+    # F above 1 without a cycle: read as transitive but not additive
+    assert ("transitive but not additive" in own) == (az_fit > 1.5)
+
+
+NO_CRITIC = {"nc": {"learner": {"kind": "no_critic"},
+                    "replay": {"window_min": 250, "window_max": 250}},
+             "acc": {"learner": {"kind": "no_critic"},
+                     "replay": {"window_min": 10_000_000, "window_max": 10_000_000}}}
+
+
+@pytest.mark.parametrize("collapse, expected", [(True, "supported"), (False, "refuted")])
+def test_no_critics_rare_openings_fall_first_and_an_accumulating_replay_keeps_them(
+        collapse, expected):
+    """collapse: nc's rare openings fall early (by a quarter of the run), its entropy and
+    distinct openings late, and acc keeps them all; else nc's rare openings rise late while
+    the others fall early, and acc's stay below nc's."""
+    def early(g):  # 1 at the start, 0.3 from the run's first fifth on
+        return 1 - 0.7 * min(g / 8, 1)
+
+    def late(g, by=-0.5):  # 1 until the run's last third, then `by` more
+        return 1 + by * max(g - 26, 0) / 13
+
+    def arm(rare, others, scale=1.0):
+        return {s: run(40, rare_opening_share=lambda g, s=s: scale * 0.9 * rare(g) + 0.002 * s,
+                       distinct_openings=lambda g, s=s: scale * 0.95 * others(g) + 0.002 * s,
+                       policy_entropy_probe=lambda g, s=s: scale * 1.9 * others(g) + 0.01 * s)
+                for s in range(3)}
+
+    nc = arm(early, late) if collapse else arm(lambda g: late(g, 0.1), early)
+    acc = arm(lambda g: 1.0, lambda g: 1.0, 1.0 if collapse else 0.2)
+    lines = predictions(experiment(NO_CRITIC), {"nc": nc, "acc": acc}, {})
+    for start in ("- nc: rare openings fall first",
+                  "- nc (replay of 250 positions): rare_opening_share falls",
+                  "- acc keeps rare_opening_share"):
+        line = next(line for line in lines if line.startswith(start))
+        assert line.endswith(f"**{expected}**."), start
+
+
+def test_a_calibration_ratio_whose_interval_also_holds_1_or_0_says_so():
+    """The noisy arm's slopes average 0.8 times the clean arm's (0.1) each time, with a
+    scatter that makes the ratio's interval hold neither 1 nor 0, 1 only, and both."""
+    clean = {s: run(5, calibration_slope=0.1 + 0.001 * (s - 1)) for s in range(3)}
+    for scatter, holds in ((0.001, ""), (0.02, "1 (no effect of the noise) as well"),
+                           (0.07, "1 (no effect of the noise) and 0 (a slope of 0")):
+        noisy = {s: run(5, calibration_slope=0.08 + scatter * (s - 1)) for s in range(3)}
+        lines = predictions(experiment(ARMS), {"blind": clean, "noisy": noisy}, {})
+        line = next(line for line in lines if line.startswith("- noisy"))
+        assert line.endswith("**consistent**.")
+        assert ("an interval that holds" in line) == bool(holds) and holds in line
+        assert ("noisy's calibration slope" in _open_questions(lines)[0]) == bool(holds)
+
+
+def test_where_more_seeds_would_settle_it_lists_the_open_verdicts_only():
+    arms = {"nc": {"learner": {"kind": "no_critic"}}}
+    points = {"nc": {s: run(10, strength=lambda g, s=s: 0.3 + 0.01 * g * (1 + s),
+                            policy_entropy_probe=lambda g, s=s: 1.8 - 0.01 * g * [1, -1, 2][s])
+                     for s in range(3)}}
+    lines = predictions(experiment(arms), points, {})
+    assert any(line.endswith("**refuted**.") for line in lines)  # strength rises
+    assert any(line.endswith("**not settled**.") for line in lines)  # entropy: either way
+    paragraph = _open_questions(lines)[0]
+    assert "nc's policy_entropy_probe falls" in paragraph
+    assert "strength" not in paragraph
+    assert "None" in _open_questions([])[0]
+
+
+def test_the_star_table_shows_the_filter_and_the_hints():
+    arms = {"star": {"learner": {"kind": "star"}},
+            "hinted": {"learner": {"kind": "star", "rationalize": True}}}
+    points = {"star": {s: run(4, kept_share=0.5 + 0.1 * s) for s in range(2)},
+              "hinted": {s: run(4, kept_share=0.3, rationalized=lambda g: 10 * g,
+                                hint_evaluations=0) for s in range(2)}}
+    rows = [line for line in _star_table(experiment(arms), points) if line.startswith("| ")]
+    assert rows[2] == "| star | 2 | 0.550 | — | — | — |"
+    assert rows[3] == "| hinted | 2 | 0.300 | 15.0 | 60 | 0 |"
+
+
+def test_reliability_curves_pool_by_count_into_bins_of_the_prediction():
+    curves = [[[-0.9, -1.0, 10], [0.5, 0.6, 30]], [[-0.95, -0.5, 30], [0.55, 1.0, 10]]]
+    pooled = pooled_reliability(curves)
+    assert pooled[:, 2].tolist() == [40, 40]
+    assert pooled[0, :2] == pytest.approx([-0.9375, -0.625])
+    assert pooled[1, :2] == pytest.approx([0.5125, 0.7])
+
+
+def test_the_report_writes_its_plots_and_sections_from_run_directories(tmp_path):
+    import json
+
+    arms = {**SPLIT, "star": {"learner": {"kind": "star"}}}
+    levels = {"az": 0.7, "blind": 0.5, "nc": 0.3, "star": 0.6}
+    exp = experiment(arms)
+    for arm, level in levels.items():
+        for s in exp.seeds:
+            records = run(10, strength=level + 0.01 * s, kl_from_start=lambda g: 0.01 * g,
+                          policy_entropy_probe=1.5, positions_labelled_total=100,
+                          minutes=1.0, reliability=[[-0.5, -0.4, 20], [0.5, 0.3, 20]],
+                          **({"kept_share": 0.5} if arm == "star" else {}))
+            path = exp.run_dir(tmp_path, arm, s) / "metrics.jsonl"
+            path.parent.mkdir(parents=True)
+            path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    write_report(exp, tmp_path, quiet=True)
+    assert (tmp_path / "reliability.png").read_bytes()[:4] == b"\x89PNG"
+    report = (tmp_path / "report.md").read_text()
+    for text in ("## How much of the gain comes from the critic", "## STaR's filter and hints",
+                 "**Where more seeds would settle it.**", "largely repeats the entropy",
+                 "reliability.png"):
+        assert text in report

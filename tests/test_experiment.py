@@ -67,7 +67,7 @@ def test_a_tiny_experiment_reports_every_arm(tmp_path, capsys):
     for arm in ARMS:
         assert f"| {arm} | 1 |" in report
     for title in ("Final strength", "Strength at equal compute", "Strength at equal games",
-                  "Strength at equal gradient steps", "Non-transitivity", "predictions"):
+                  "Strength at equal gradient steps", "Non-transitivity"):
         assert title in report
     for png in ("curves_by_evaluations.png", "strength_by_games.png", "strength_by_steps.png",
                 "proxy_vs_kl.png"):
@@ -77,6 +77,11 @@ def test_a_tiny_experiment_reports_every_arm(tmp_path, capsys):
     assert {r["arm"] for r in rows} == set(ARMS)
     assert all(0.0 <= float(r["strength"]) <= 1.0 for r in rows)
     assert all(float(r["evaluations_total"]) > 0 for r in rows)
+    last = {r["arm"]: r for r in sorted(rows, key=lambda r: int(r["generation"]))}
+    assert f"| star | 1 | {float(last['star']['strength']):.3f} |" in report
+    # the predictions are judged on the runs' numbers: noisy_critic's on its calibration slope
+    assert (f"- noisy (p = 0.2): calibration slope at the end of each run "
+            f"{float(last['noisy']['calibration_slope']):.3f} (1 run)") in report
     # a second call resumes: every run's budget is spent, nothing is played again; an
     # experiment may gain an arm (only its runs are played), not change one
     before = {p: p.stat().st_mtime_ns for p in (root / "runs").rglob("state.json")}
@@ -112,6 +117,8 @@ def test_a_tiny_experiment_reports_every_arm(tmp_path, capsys):
                                                "more_seeds = {x = [2, 2]}\n"), "more_seeds.x"),
     ({"x": 'kind = "alphazero"'}, TINY.replace("seeds = [0]\n", "seeds = [0]\n"
                                                "more_seeds = [2]\n"), "more_seeds must be a table"),
+    ({"x": 'kind = "star"\nrationalize = true'},  # a hint source the game lacks
+     TINY.replace('game = "tictactoe"', 'game = "othello"'), "learner.hint = 'solver': othello"),
 ])
 def test_bad_experiments_are_refused_with_one_line_and_nothing_written(tmp_path, arms, head,
                                                                         message):

@@ -87,6 +87,85 @@ def test_star_rationalizes_a_lost_game_at_its_first_mistake_with_the_solvers_mov
         assert bool(mistakes) == bool(found)
 
 
+def test_star_teacher_hints_replace_the_losers_first_move_the_teacher_would_not_play(
+        records, monkeypatch):
+    """The teacher (pure MCTS of learner.teacher_simulations) is asked about every move of
+    each lost game's loser; the hint is its move where the loser first played another."""
+    import engine.players
+
+    asked, real = [], engine.players.mcts_player
+
+    def spied(*args, **kwargs):
+        teacher = real(*args, **kwargs)
+        choose = teacher.choose
+
+        def recorded(states):
+            picks = choose(states)
+            asked.extend(zip(states, picks))
+            return picks
+
+        teacher.choose = recorded
+        return teacher
+
+    monkeypatch.setattr(engine.players, "mcts_player", spied)
+    config = load_config("tictactoe", overrides=["learner.kind='star'", "learner.rationalize=true",
+                                                 "learner.hint='teacher'"])
+    lost = [r for r in records if r.result != 0]
+    trajectories, stats = make_learner(GAME, config).label(lost, np.random.default_rng(0))
+    hints, expected, seen = trajectories[len(lost):], [], iter(asked)
+    for record in lost:
+        loser = np.flatnonzero(record.movers == (1 if record.result > 0 else 0))
+        moves = [(row, next(seen)) for row in loser]
+        assert all(np.array_equal(state, record.states[row]) for row, (state, _) in moves)
+        expected += [(state, pick) for row, (state, pick) in moves
+                     if pick != record.actions[row]][:1]
+    assert next(seen, None) is None
+    assert stats["hint_evaluations"] == len(asked) * config.learner.teacher_simulations
+    assert stats["rationalized"] == len(hints) == len(expected) > 0
+    for hint, (state, move) in zip(hints, expected):
+        assert np.array_equal(hint.states[0], state) and np.isnan(hint.values[0])
+        assert np.array_equal(hint.policies[0], np.eye(GAME.num_actions)[move])
+    states, optimal, _ = every_position("tictactoe")  # and a strong teacher's moves are sound
+    best = {tuple(s): o for s, o in zip(states, optimal)}
+    assert all(int(h.policies[0].argmax()) in best[tuple(h.states[0])] for h in hints)
+
+
+class Counting:
+    """An evaluator that counts the positions it evaluates."""
+
+    def __init__(self, evaluate):
+        self.evaluate, self.positions = evaluate, 0
+
+    def __call__(self, states, masks):
+        self.positions += len(states)
+        return self.evaluate(states, masks)
+
+
+@pytest.mark.parametrize("generator", ["policy", "search"])
+def test_star_generates_with_the_raw_policy_or_the_configured_search(generator):
+    """"policy": one network call a move, no noise; "search": the configured search (its
+    simulations, its noise); either way every move sampled, and the winners' moves kept."""
+    config = load_config("tictactoe", overrides=[
+        "learner.kind='star'", f"learner.generator='{generator}'", "search.simulations=16",
+        "selfplay.games_in_parallel=8", "selfplay.temperature_moves=2"])
+    star = make_learner(GAME, config)
+    played = star.generator(config)
+    assert played.selfplay.temperature_moves == GAME.max_moves
+    evaluator = Counting(RolloutEvaluator(GAME, 1, seed=3))
+    records, _ = play_games(GAME, evaluator, played.search, played.selfplay, 8, seed=2)
+    moves = sum(len(r.actions) for r in records)
+    if generator == "policy":
+        assert played.search.simulations == 0 and played.search.dirichlet_fraction == 0
+        assert evaluator.positions == moves
+    else:
+        assert played.search == config.search
+        assert evaluator.positions > 4 * moves
+    trajectories, _ = star.label(records, np.random.default_rng(0))
+    for record, t in zip(records, trajectories):  # the winners' moves, one-hot
+        won = record.result_for(record.movers) > 0
+        assert np.array_equal(t.policies[won].argmax(axis=1), record.actions[won])
+
+
 def test_noisy_critic_flips_results_with_its_probability(records):
     w = 0.0
     same, _ = NoisyCritic(0.0, w).label(records, np.random.default_rng(1))
@@ -119,19 +198,48 @@ def test_proxy_critic_rates_games_by_the_proxy_on_the_final_position(records):
     assert 0.0 <= stats["proxy_agreement"] <= 1.0
 
 
+def win_in_one(search: SearchConfig) -> tuple[float, bool]:
+    """(the share of its visits, whether it proves the root) of a 400-simulation search with
+    these settings and uniform priors where X wins in one, at cell 3 (X on 1 and 2, O on 4 and
+    5): with exact terminals the visits go there, blind (a finished game is worth the
+    evaluator's 0) there is no reason to."""
+    searcher = Searcher(GAME, UniformEvaluator(),
+                        replace(search, simulations=400, dirichlet_fraction=0.0), 1)
+    searcher.set_roots(GAME.position("1425")[None])
+    result = searcher.run()
+    return result.visits[0, 2] / result.visits[0].sum(), bool(result.proven[0] != UNKNOWN)
+
+
 def test_a_blind_search_does_not_see_a_win_in_one():
-    """X to move wins at cell 3 (row 1 complete); with exact terminals the search puts its
-    visits there, blind (terminal value = the evaluator's 0) it has no reason to."""
-    state = GAME.position("1425")  # X on 1 and 2, O on 4 and 5: X wins by playing 3
-    shares = {}
-    for exact in (True, False):
-        cfg = SearchConfig(simulations=400, dirichlet_fraction=0.0, solver=exact,
-                           exact_terminals=exact)
-        searcher = Searcher(GAME, UniformEvaluator(), cfg, 1)
-        searcher.set_roots(state[None])
-        result = searcher.run()
-        shares[exact] = result.visits[0, 2] / result.visits[0].sum()
-    assert shares[True] > 0.5 and shares[False] < 0.3
+    exact = win_in_one(SearchConfig(solver=True, exact_terminals=True))
+    blind = win_in_one(SearchConfig(solver=False, exact_terminals=False))
+    assert exact[0] > 0.5 and exact[1] and blind[0] < 0.3 and not blind[1]
+
+
+class Played(Exception):
+    """Raised by a stand-in for the pipeline's make_selfplay, with the config it was given."""
+
+
+@pytest.mark.parametrize("kind, exact", [("alphazero", True), ("star", True),
+                                         ("no_critic", False), ("noisy_critic", False),
+                                         ("proxy_critic", False)])
+def test_the_pipeline_plays_each_learners_games_with_the_search_its_critic_allows(
+        kind, exact, tmp_path, monkeypatch):
+    """The result and the solver's proofs reach the self-play search of the learners whose
+    critic is the result, and no other's."""
+    from engine import pipeline
+
+    def caught(config, *args, **kwargs):
+        raise Played(config)
+
+    monkeypatch.setattr(pipeline, "make_selfplay", caught)
+    config = load_config("tictactoe", overrides=[
+        f"learner.kind='{kind}'", "pipeline.device='cpu'", "pipeline.threads=1",
+        "pipeline.precision='fp32'", "pipeline.layout='contiguous'"])
+    with pytest.raises(Played) as played:
+        pipeline.Pipeline(config, tmp_path / "run", quiet=True).run()
+    share, proven = win_in_one(played.value.args[0].search)
+    assert (share > 0.5, proven) == (exact, exact)
 
 
 def test_the_trainer_skips_missing_targets():

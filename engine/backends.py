@@ -186,7 +186,8 @@ def check_backend(config: Config) -> None:
 def make_selfplay(config: Config, net, settings: InferenceSettings,
                   log: Callable[[str], None] = lambda message: None) -> SelfPlayBackend:
     """The backend that config.pipeline asks for: `backend`, with `workers` processes or
-    actors (1 process: this one; 0: one per core). log: where a Ray actor's restart is told."""
+    actors (1 process: this one; 0: one per core), in this process with a network of net's
+    weights. log: where a Ray actor's restart is told."""
     p = config.pipeline
     if p.backend == "ray":
         from engine.ray_backend import RaySelfPlay
@@ -195,4 +196,5 @@ def make_selfplay(config: Config, net, settings: InferenceSettings,
     workers = p.workers or len(os.sched_getaffinity(0))
     if p.backend == "processes" and workers > 1:
         return ProcessSelfPlay(config, settings, workers)
-    return LocalSelfPlay(config, NetworkEvaluator(net, games.get(config.game), settings))
+    return LocalSelfPlay(config, make_evaluator(games.get(config.game), config.network,
+                                                net.state_dict(), settings))

@@ -458,12 +458,17 @@ def bench_search(s: Settings) -> Result:
 
 # ---- network: inference limit, self-play against it, trainer --------------------------------
 
-def _default_net(s: Settings):
+def _default_config(s: Settings):
+    """(game, its default config) of the benchmarks' network game."""
     from engine.config import load_config
+
+    return games.get(s.net_game), load_config(s.net_game)
+
+
+def _default_net(s: Settings):
     from engine.network import build_network
 
-    cfg = load_config(s.net_game)
-    game = games.get(s.net_game)
+    game, cfg = _default_config(s)
     return game, cfg, build_network(game, cfg.network).eval()
 
 
@@ -738,12 +743,12 @@ def _memory_rows(s: Settings) -> tuple[list[dict], int]:
     network (run in a fresh process, so that nothing else is counted)."""
     import torch
 
-    from engine.network import InferenceSettings, NetworkEvaluator
+    from engine.network import InferenceSettings, make_evaluator
 
     torch.set_num_threads(1)
-    game, cfg, net = _default_net(s)
+    game, cfg = _default_config(s)
     search = replace(cfg.search, simulations=s.memory_simulations)
-    evaluate = NetworkEvaluator(net, game, InferenceSettings(False, False, 1))
+    evaluate = make_evaluator(game, cfg.network, settings=InferenceSettings(False, False, 1))
     evaluate(game.new_states(2), game.legal_masks(game.new_states(2)))  # load torch's kernels
     rows = [{"when": "before the search", "resident MiB": _memory_mib("VmRSS")}]
     searcher = Searcher(game, evaluate, search, s.memory_batch, seed=s.seed)

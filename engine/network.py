@@ -178,8 +178,8 @@ class NetworkEvaluator:
         self.forward_seconds = 0.0  # in forward passes, not encoding or softmax (GPU: launches)
         self._folded, self._folded_from, self._tensors = None, None, []
         self._stale = True  # set by any load_state_dict into net (assign=True included)
-        # the hook holds the evaluator weakly and leaves with it: a net outlives the many
-        # evaluators that the pipeline builds on it, one a generation
+        # the hook holds the evaluator weakly and leaves with it: a net may outlive many
+        # evaluators built on it
         evaluator = weakref.ref(self)
 
         def loaded(module, incompatible_keys) -> None:
@@ -226,9 +226,13 @@ def make_evaluator(game: Game, cfg: NetworkConfig, weights: dict | None = None,
                    settings: InferenceSettings | None = None) -> NetworkEvaluator:
     """The search's evaluator for a new network of this shape (with these weights, else its
     initial ones), placed as `settings` say (default: fp32 on the CPU, torch's threads): the
-    one place that builds a network to play."""
-    net = build_network(game, cfg)
-    if weights is not None:
+    one place that builds a network to play. Given weights, it draws nothing from torch's
+    generator (a run draws the same numbers however many evaluators it builds)."""
+    if weights is None:
+        net = build_network(game, cfg)
+    else:
+        with torch.random.fork_rng(devices=[]):
+            net = build_network(game, cfg)
         net.load_state_dict(weights)
     if settings is not None:
         net = settings.prepare(net)

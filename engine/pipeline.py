@@ -17,7 +17,6 @@ Run directory:
 """
 from __future__ import annotations
 
-import copy
 import io
 import json
 import os
@@ -36,7 +35,7 @@ from engine.arena import describe_ratings, gate, ladder, next_rung, play_pairs, 
 from engine.backends import check_backend, make_selfplay
 from engine.checkpoint import Checkpoint, WriteError, atomic_write, load_checkpoint
 from engine.config import Config
-from engine.network import NetworkEvaluator, build_network, choose_inference, resolve_device
+from engine.network import build_network, choose_inference, make_evaluator, resolve_device
 from engine.players import (RandomPlayer, SearchPlayer, mcts_name, mcts_player,
                             resolve_checkpoint)
 from engine.learners import check_learner, make_learner
@@ -252,9 +251,8 @@ class Pipeline:
                           rating_simulations=cfg.arena.simulations)
         if loop.probe is not None:
             probe, reference = loop.probe
-            measured, _ = measure(probe, NetworkEvaluator(played, game, self.settings),
-                                  reference, game, getattr(loop.learner, "score",
-                                                           game.proxy_score))
+            measured, _ = measure(probe, self._evaluator(played.state_dict()), reference, game,
+                                  getattr(loop.learner, "score", game.proxy_score))
             record.update(measured)
         state.generation = gen
         state.minutes = minutes_before + (time.time() - start) / 60
@@ -297,11 +295,10 @@ class Pipeline:
         path = self.run_dir / "probe_reference.npy"
         if path.exists():
             return probe, np.load(path)
-        # a copy: no draw from torch's generator
-        start, net = kept_checkpoint(self.run_dir, 0), copy.deepcopy(start_net)
-        if start.exists():
-            net.load_state_dict(load_checkpoint(start, self.game.name).weights)
-        _, reference = measure(probe, NetworkEvaluator(net, self.game, self.settings))
+        start = kept_checkpoint(self.run_dir, 0)
+        weights = (load_checkpoint(start, self.game.name).weights if start.exists()
+                   else start_net.state_dict())
+        _, reference = measure(probe, self._evaluator(weights))
         buf = io.BytesIO()
         np.save(buf, reference)
         atomic_write(path, buf.getvalue())
@@ -391,11 +388,14 @@ class Pipeline:
                    _to_cpu(net.state_dict()),
                    _to_cpu(optimizer.state_dict()) if optimizer else None).save(path)
 
+    def _evaluator(self, weights: dict):
+        """An evaluator of a network with these weights, run with the run's inference settings."""
+        return make_evaluator(self.game, self.config.network, weights, self.settings)
+
     def _player(self, net, name: str) -> SearchPlayer:
         search = replace(self.config.search, dirichlet_fraction=0.0,
                          simulations=self.config.arena.simulations)
-        return SearchPlayer(self.game, NetworkEvaluator(net, self.game, self.settings), search,
-                            name)
+        return SearchPlayer(self.game, self._evaluator(net.state_dict()), search, name)
 
     def _rate(self, net, last: dict, seed: int) -> dict:
         """Elo of a network against random play and the rung of the pure-MCTS ladder that the

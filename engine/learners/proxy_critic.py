@@ -68,19 +68,20 @@ def _reward_model(game: Game, num_games: int, steps: int, seed: int, path: Path 
     """The frozen reward model as a scoring function: loaded from path, else trained (and
     saved there) from seed, so that a resumed run rates with the same model."""
     from engine.checkpoint import Checkpoint, atomic_write, load_checkpoint
-    from engine.network import NetworkEvaluator, build_network
+    from engine.network import build_network, make_evaluator
 
-    net = build_network(game, REWARD_NETWORK)
     if path is not None and path.exists():
-        net.load_state_dict(load_checkpoint(path, game.name).weights)
+        weights = load_checkpoint(path, game.name).weights
     else:
+        net = build_network(game, REWARD_NETWORK)
         _train_reward_model(net, game, num_games, steps, seed)
+        weights = net.state_dict()
         if path is not None:
             # a checkpoint's config is a zeroplay config (checked on loading): the network's;
             # what trained it is the run's learner settings
             config = {"network": REWARD_NETWORK.__dict__}
-            atomic_write(path, Checkpoint(game.name, 0, config, net.state_dict()).to_bytes())
-    evaluator = NetworkEvaluator(net, game)
+            atomic_write(path, Checkpoint(game.name, 0, config, weights).to_bytes())
+    evaluator = make_evaluator(game, REWARD_NETWORK, weights)
 
     def score(states: np.ndarray) -> np.ndarray:
         return evaluator(states, np.ones((len(states), game.num_actions), bool))[1]

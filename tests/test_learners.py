@@ -358,8 +358,7 @@ BEFORE_THE_SEAM = {
 @pytest.mark.parametrize("name", sorted(BEFORE_THE_SEAM))
 def test_alphazero_labels_exactly_what_self_play_labelled_before_the_seam(name):
     """With no network in the loop (so no float differences between CPUs), the alphazero
-    learner's targets are bit for bit those the pre-seam self-play wrote: the same seed then
-    trains the same first generation."""
+    learner's targets are bit for bit those the pre-seam self-play wrote."""
     cfg = load_config(name)
     selfplay = replace(cfg.selfplay, games_in_parallel=8, value_target_search=0.25)
     records, _ = play_games(games.get(name), UniformEvaluator(),

@@ -10,7 +10,8 @@ Run directory:
     checkpoints/       gen_NNNN.ckpt, the network each generation gave the gate (with
                        trainer.ema_decay, the moving average of the trained weights)
     replay/            shard_NNNNNN.npz, the replay window
-    metrics.jsonl      one JSON record per generation; tb/: TensorBoard logs
+    metrics.jsonl      one JSON record per generation (its `commit`: the code that ran it,
+                       where that is a git checkout); tb/: TensorBoard logs
     sgf/               gen_NNNN/game_NNN.sgf: pipeline.sgf_games self-play games of each
                        generation, for games with an SGF form (Go, Gomoku)
     lock               held by the one `train` process that writes here
@@ -43,8 +44,8 @@ from engine.limits import check_train
 from engine.metrics import game_diversity, measure
 from engine.replay import ReplayBuffer
 from engine.rundir import (CANDIDATE, PENDING_CANDIDATE, RunError, RunLock, RunState,
-                           _trim_events, _trim_metrics, check_run, kept_checkpoint, open_run,
-                           settle_candidate)
+                           _trim_events, _trim_metrics, check_run, code_version,
+                           kept_checkpoint, open_run, settle_candidate)
 from engine.strength import probe as strength_probe
 from engine.trainer import choose_training, make_average, make_optimizer, train
 
@@ -155,6 +156,8 @@ class Pipeline:
         """Networks, inference settings, learner, replay, self-play and logs of a run that
         starts or resumes after state's generation."""
         cfg, game, run_dir = self.config, self.game, self.run_dir
+        commit = code_version()  # in the record of every generation this start runs
+        self.code = {"commit": commit} if commit else {}
         torch.manual_seed(cfg.pipeline.seed + state.generation)
         best_net, candidate, optimizer = self._load_networks(state, device)
         threads = ((cfg.pipeline.threads,) if cfg.pipeline.threads
@@ -193,7 +196,7 @@ class Pipeline:
         cfg, game, run_dir = self.config, self.game, self.run_dir
         gen = state.generation + 1
         rng = np.random.default_rng([cfg.pipeline.seed, gen])
-        record = {"generation": gen, **self.settings.used(),
+        record = {"generation": gen, **self.code, **self.settings.used(),
                   "train_precision": "bf16" if self.training.bf16 else "fp32"}
         t0 = time.time()
         records, sp, evaluations = loop.selfplay.play(

@@ -7,6 +7,7 @@ import fcntl
 import json
 import math
 import os
+import subprocess
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -128,7 +129,30 @@ def check_metric(record) -> dict:
             raise ValueError(f"{key} must be a number, not {_excerpt(record[key])}")
     if "elo" in record:
         _elo(record["elo"], "elo")
+    if "commit" in record and not isinstance(record["commit"], str):
+        raise ValueError(f"commit must be text, not {_excerpt(record['commit'])}")
     return record
+
+
+CODE_ROOT = Path(__file__).resolve().parent.parent  # the checkout this engine runs from, if any
+
+
+def code_version(root: Path = CODE_ROOT) -> str | None:
+    """The git commit of the code at root, "-dirty" appended where tracked files differ from
+    it; None where root is not the top of a git checkout (an installed copy) or git is absent
+    or fails."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "--no-optional-locks", "-C", str(root), *args],
+                              capture_output=True, text=True, timeout=10,
+                              check=True).stdout.strip()
+
+    try:
+        if Path(git("rev-parse", "--show-toplevel")).resolve() != Path(root).resolve():
+            return None
+        dirty = git("status", "--porcelain", "--untracked-files=no")
+        return git("rev-parse", "HEAD") + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 def read_metrics(path: Path) -> list[dict]:

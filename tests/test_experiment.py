@@ -1,8 +1,9 @@
 """A tiny experiment end to end on tic-tac-toe: every arm produces data, the report's tables
 and plots exist, the CSV loads, a second run resumes without redoing anything; bad experiment
-files are refused before anything is written."""
+files are refused before anything is written; each run records the code that ran it."""
 import csv
 import json
+import shutil
 import subprocess
 import sys
 
@@ -60,9 +61,13 @@ def test_a_tiny_experiment_reports_every_arm(tmp_path, capsys):
     assert not root.exists()  # --status writes nothing
     done = zeroplay("experiment", str(path), "--dir", str(root), "--quiet")
     assert done.returncode == 0, done.stderr
+    from engine.rundir import code_version, read_metrics
+
     for arm in ARMS:
         state = json.loads((root / "runs" / arm / "seed_0" / "state.json").read_text())
         assert state["generation"] >= 1 and state["evaluations"] >= 800
+        records = read_metrics(root / "runs" / arm / "seed_0" / "metrics.jsonl")
+        assert {r.get("commit") for r in records} == {code_version()}  # None: not a checkout
     report = (root / "report.md").read_text()
     for arm in ARMS:
         assert f"| {arm} | 1 |" in report
@@ -128,6 +133,35 @@ def test_bad_experiments_are_refused_with_one_line_and_nothing_written(tmp_path,
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in done.stderr
     assert not root.exists()
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_the_code_version_is_the_checkouts_commit_marked_dirty_or_none(tmp_path, monkeypatch):
+    from engine.rundir import check_metric, code_version
+
+    repo = tmp_path / "repo"
+    (repo / "engine").mkdir(parents=True)
+    (repo / "engine" / "a.py").write_text("x = 1\n")
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c",
+                               "user.email=t@t", "-c", "commit.gpgsign=false", *args],
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "first")
+    head = git("rev-parse", "HEAD")
+    (repo / "notes.txt").write_text("")  # an untracked file is not the code
+    assert code_version(repo) == head
+    (repo / "engine" / "a.py").write_text("x = 2\n")
+    assert code_version(repo) == f"{head}-dirty"
+    assert code_version(repo / "engine") is None  # a copy inside another checkout
+    assert code_version(tmp_path) is None  # not a checkout
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    assert code_version(repo) is None  # no git
+    with pytest.raises(ValueError, match="commit must be text"):  # as metrics.jsonl holds it
+        check_metric({"generation": 1, "commit": 7})
 
 
 def test_the_time_left_is_each_arms_pace_times_its_evaluations_to_come(tmp_path):

@@ -263,8 +263,9 @@ class ArenaConfig(Checked):
 @dataclass(frozen=True)
 class LearnerConfig(Checked):
     """How finished self-play games become training targets (engine/learners/): the critic
-    as a switch. Options other than `kind`, `search_critic` and `warm_start` belong to one
-    learner each (LEARNER_OPTIONS); setting another learner's option is an error."""
+    as a switch. Options other than `kind` and `search_critic` belong to one learner each
+    (LEARNER_OPTIONS); setting another learner's option is an error. (A warm start is
+    pipeline.init_checkpoint.)"""
 
     section: ClassVar[str] = "learner"
     kind: str = "alphazero"  # alphazero | star | no_critic | noisy_critic | proxy_critic

@@ -55,8 +55,8 @@ class Settings:
     train_steps: int = 30  # trainer steps timed
     loop_generations: int = 3  # generations of the whole loop (the first one warms up)
     loop_overrides: tuple[str, ...] = ()  # config overrides of the loop benchmark (tests)
-    memory_batch: int = 256  # self-play games searched together in the memory benchmark
-    memory_simulations: int = 800
+    memory_batch: int = 0  # games searched together in the memory benchmark (0: the config's)
+    memory_simulations: int = 0  # per move in the memory benchmark (0: the config's)
     memory_moves: int = 4  # moves played (with tree reuse) while the peak is watched
 
 
@@ -747,12 +747,13 @@ def _memory_rows(s: Settings) -> tuple[list[dict], int]:
 
     torch.set_num_threads(1)
     game, cfg = _default_config(s)
-    search = replace(cfg.search, simulations=s.memory_simulations)
+    batch, simulations = memory_sizes(s)
+    search = replace(cfg.search, simulations=simulations)
     evaluate = make_evaluator(game, cfg.network, settings=InferenceSettings(False, False, 1))
     evaluate(game.new_states(2), game.legal_masks(game.new_states(2)))  # load torch's kernels
     rows = [{"when": "before the search", "resident MiB": _memory_mib("VmRSS")}]
-    searcher = Searcher(game, evaluate, search, s.memory_batch, seed=s.seed)
-    states = game.new_states(s.memory_batch)
+    searcher = Searcher(game, evaluate, search, batch, seed=s.seed)
+    states = game.new_states(batch)
     searcher.set_roots(states)
     rows.append({"when": "trees allocated", "resident MiB": _memory_mib("VmRSS")})
     for move in range(1, s.memory_moves + 1):
@@ -764,17 +765,27 @@ def _memory_rows(s: Settings) -> tuple[list[dict], int]:
     return rows, tree_bytes(searcher.tree)
 
 
+def memory_sizes(s: Settings) -> tuple[int, int]:
+    """(games searched together, simulations per move) of the memory benchmark: the settings',
+    or where 0 the game's default config's (one self-play process's)."""
+    _, cfg = _default_config(s)
+    return (s.memory_batch or cfg.selfplay.games_in_parallel,
+            s.memory_simulations or cfg.search.simulations)
+
+
 def bench_memory(s: Settings) -> Result:
-    """Peak memory of self-play search with B games and many simulations: the trees are
-    allocated once and recycled between moves, so memory must not grow move by move."""
+    """Peak memory of self-play search with B games (by default the game's self-play batch and
+    simulations): the trees are allocated once and recycled between moves, so memory must not
+    grow move by move."""
     import multiprocessing as mp
 
     with mp.get_context("spawn").Pool(1) as pool:
         rows, trees = pool.apply(_memory_rows, (s,))
+    batch, simulations = memory_sizes(s)
     return Result(rows, [
-        f"{s.net_game} default network, B={s.memory_batch} games, {s.memory_simulations} "
+        f"{s.net_game} default network, B={batch} games, {simulations} "
         f"simulations per move, tree reuse on, one torch thread, {s.memory_moves} moves",
-        f"trees: {trees / 2**20:,.1f} MiB in all, {trees / s.memory_batch / 2**10:,.0f} KiB "
+        f"trees: {trees / 2**20:,.1f} MiB in all, {trees / batch / 2**10:,.0f} KiB "
         f"per game; growth from move 1 to move {s.memory_moves}: "
         f"{rows[-2]['resident MiB'] - rows[2]['resident MiB']:+,.1f} MiB"])
 

@@ -171,6 +171,12 @@ def add_bench(subparsers) -> None:
                         f"the peer or limit, back to back; the median of the rounds' ratios is "
                         f"reported (default: search {defaults.search_repeats}, long search "
                         f"{defaults.long_rounds}, selfplay {defaults.selfplay_rounds})")
+    p.add_argument("--memory-games", type=positive_int, metavar="B",
+                   help="bench memory: games searched together (default: the game's "
+                        "selfplay.games_in_parallel)")
+    p.add_argument("--memory-simulations", type=positive_int, metavar="N",
+                   help="bench memory: simulations per move (default: the game's "
+                        "search.simulations)")
     p.add_argument("--seed", type=seed_int, default=defaults.seed, help="random seed (default: %(default)s)")
     p.add_argument("--backend", choices=("processes", "ray"), default=defaults.backend,
                    help="bench selfplay: also Ray actors, one per core, beside the processes "
@@ -183,7 +189,9 @@ def bench_settings(args) -> bench.Settings:
     """The suite's settings from the bench command's options: --game's games for the rules and
     compile benchmarks, the first of them for search and the network benchmarks."""
     settings = replace(bench.Settings(), playouts=args.playouts, repeats=args.repeats,
-                       seed=args.seed, backend=args.backend)
+                       seed=args.seed, backend=args.backend,
+                       memory_batch=args.memory_games or 0,
+                       memory_simulations=args.memory_simulations or 0)
     if args.game:
         names = tuple(games.get(g).name for g in args.game)
         settings = replace(settings, games=names, search_game=names[0], net_game=names[0])

@@ -333,6 +333,9 @@ def test_bench_game_option_sets_the_search_and_network_games_too():
     rounds = settings("selfplay", "--rounds", "9")
     assert (rounds.selfplay_rounds, rounds.search_repeats, rounds.long_rounds) == (9, 9, 9)
     assert (default.selfplay_rounds, default.search_repeats) == (5, 7)
+    assert bench.memory_sizes(settings("memory", "--game", "go9")) == (128, 64)  # go9.toml
+    sized = settings("memory", "--memory-games", "256", "--memory-simulations", "800")
+    assert bench.memory_sizes(sized) == (256, 800)
 
 
 def test_the_network_evaluator_times_its_forward_passes_apart_from_encoding(monkeypatch):

@@ -11,6 +11,7 @@ import itertools
 import math
 import sys
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -304,6 +305,22 @@ def load_points(experiment, root: Path) -> dict:
             if records and records[-1].get("evaluations_total", 0) >= experiment.evaluations:
                 out.setdefault(arm, {})[seed] = records
     return out
+
+
+def code_line(points: dict) -> str:
+    """Which code made the runs: the commits their records carry (engine.rundir.code_version),
+    with the number of runs each; runs from before commits were recorded are counted apart."""
+    runs = Counter()
+    for arm_runs in points.values():
+        for records in arm_runs.values():
+            for commit in dict.fromkeys(r.get("commit") for r in records):
+                runs[commit] += 1
+    made = [f"{commit} ({n} {'run' if n == 1 else 'runs'})"
+            for commit, n in runs.most_common() if commit]
+    unknown = runs.get(None, 0)
+    return ("Code: " + ("; ".join(made) if made else "no commit recorded")
+            + (f"; {unknown} {'run' if unknown == 1 else 'runs'} (in part) without a recorded "
+               f"commit (made before runs recorded theirs)" if unknown and made else "") + ".")
 
 
 def flatten_elo(points: dict) -> list[str]:
@@ -1240,7 +1257,7 @@ def write_report(experiment, root: Path, quiet: bool = False) -> Path:
              "self-play network evaluations per run. Runs reported (those that have spent "
              "their budget): "
              + ", ".join(f"{arm} {len(runs)}" for arm, runs in points.items()) + ".", "",
-             RULE, "",
+             code_line(points), "", RULE, "",
              "## Strength (optimal-move rate of the raw policy on the probe positions)", ""]
     lines += _table(points, "strength", None, "Final strength")
     lines += _table(points, "strength", "evaluations_total", "Strength at equal compute")

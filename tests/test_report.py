@@ -486,3 +486,13 @@ def test_the_report_writes_its_plots_and_sections_from_run_directories(tmp_path)
                  "**Where more seeds would settle it.**", "largely repeats the entropy",
                  "reliability.png"):
         assert text in report
+
+
+def test_the_code_line_counts_the_runs_of_each_commit_and_those_without():
+    from engine.report import code_line
+
+    points = {"a": {0: [{"commit": "abc"}, {"commit": "abc"}], 1: [{}, {"commit": "abc"}]},
+              "b": {0: [{"commit": "def-dirty"}], 1: [{}]}}
+    assert code_line(points) == ("Code: abc (2 runs); def-dirty (1 run); 2 runs (in part) "
+                                 "without a recorded commit (made before runs recorded theirs).")
+    assert code_line({"a": {0: [{}]}}) == "Code: no commit recorded."

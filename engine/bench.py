@@ -774,9 +774,9 @@ def memory_sizes(s: Settings) -> tuple[int, int]:
 
 
 def bench_memory(s: Settings) -> Result:
-    """Peak memory of self-play search with B games (by default the game's self-play batch and
-    simulations): the trees are allocated once and recycled between moves, so memory must not
-    grow move by move."""
+    """Resident memory of self-play search with B games (by default the game's self-play batch
+    and simulations), move by move, and the trees' share: the trees are allocated once and
+    recycled between moves, so they do not grow."""
     import multiprocessing as mp
 
     with mp.get_context("spawn").Pool(1) as pool:

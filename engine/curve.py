@@ -82,11 +82,6 @@ def elo_points(run_dir: Path) -> list[tuple[float, str, float, float, float]]:
     return points
 
 
-def _bar(length: float) -> float:
-    """An error bar's length; an unbounded end (every game won or lost) draws none."""
-    return length if math.isfinite(length) else 0.0
-
-
 def plot(rows: list[dict], elo: list, title: str, out: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -114,22 +109,23 @@ def plot(rows: list[dict], elo: list, title: str, out: Path) -> None:
 
 
 def draw_elo(axes, elo: list) -> None:
-    """Each anchor's Elo points with their intervals on `axes`. A match won (lost) in every
-    game has no upper (lower) end: its point is the interval's finite end, a floor (ceiling),
-    drawn as a triangle pointing up (down) and without a bar."""
+    """Each anchor's Elo points on `axes`, joined by a line: a measured point as a dot with its
+    interval; a match won (lost) in every game has no upper (lower) end, and its point, the
+    interval's finite end, is a floor (ceiling): a hollow triangle pointing up (down)."""
     shown = set()
     for anchor in sorted({p[1] for p in elo}):
         pts = [p for p in elo if p[1] == anchor]
-        bars = axes.errorbar([p[0] for p in pts], [p[2] for p in pts],
-                             yerr=[[_bar(p[2] - p[3]) for p in pts],
-                                   [_bar(p[4] - p[2]) for p in pts]],
-                             fmt="o-", capsize=2, label=f"vs {anchor}")
+        line, = axes.plot([p[0] for p in pts], [p[2] for p in pts], "-")
+        colour = line.get_color()
+        measured = [p for p in pts if math.isfinite(p[3]) and math.isfinite(p[4])]
+        axes.errorbar([p[0] for p in measured], [p[2] for p in measured],
+                      yerr=[[p[2] - p[3] for p in measured], [p[4] - p[2] for p in measured]],
+                      fmt="o", color=colour, capsize=2, label=f"vs {anchor}")
         for marker, end in (("^", 4), ("v", 3)):  # no upper end, no lower end
             bounded = [p for p in pts if math.isinf(p[end])]
             if bounded:
                 axes.plot([p[0] for p in bounded], [p[2] for p in bounded], marker,
-                          color=bars.lines[0].get_color(), markersize=10,
-                          markerfacecolor="white")
+                          color=colour, markersize=10, markerfacecolor="white")
                 shown.add(marker)
     for marker, text in (("^", "every game won: at least this"),
                          ("v", "every game lost: at most this")):

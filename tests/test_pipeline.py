@@ -554,11 +554,14 @@ def test_the_curve_marks_a_match_won_or_lost_in_every_game_as_a_bound():
            (2.0, "mcts800", -500.0, -inf, -500.0)]
     fig, axes = plt.subplots()
     draw_elo(axes, elo)
-    marked = {line.get_marker(): list(zip(line.get_xdata(), line.get_ydata()))
-              for line in axes.get_lines() if line.get_marker() in ("^", "v")
-              and len(line.get_xdata())}
+    marked = {}
+    for line in axes.get_lines():
+        if line.get_marker() in ("o", "^", "v") and len(line.get_xdata()):
+            marked.setdefault(line.get_marker(), []).extend(
+                zip(line.get_xdata(), line.get_ydata()))
     plt.close(fig)
-    assert marked == {"^": [(2.0, 380.0)], "v": [(2.0, -500.0)]}
+    # the measured point alone is a dot; each bound is a triangle, and no dot
+    assert marked == {"o": [(1.0, 120.0)], "^": [(2.0, 380.0)], "v": [(2.0, -500.0)]}
     assert sorted(t.get_text() for t in axes.get_legend().get_texts()) == [
         "every game lost: at most this", "every game won: at least this", "vs mcts800",
         "vs random"]

@@ -286,6 +286,27 @@ def test_a_gate_on_the_games_results_is_refused_where_the_critic_is_not_the_resu
                                                                "arena.gate='sprt'"]))
 
 
+@pytest.mark.parametrize("gate", ["sprt", "threshold"])
+def test_a_gate_is_refused_where_the_search_is_blind_though_the_critic_is_the_result(gate):
+    # alphazero with a blind search (the critic split's control): the results must not choose
+    # its generator either
+    config = load_config("tictactoe", overrides=["learner.kind='alphazero'",
+                                                 "learner.search_critic='none'",
+                                                 f"arena.gate='{gate}'"])
+    with pytest.raises(LearnerError, match=f"arena.gate = '{gate}'.*search_critic") as refused:
+        make_learner(GAME, config)
+    assert "\n" not in str(refused.value)
+    for critic in ("auto", "exact"):  # plain alphazero, or its search told to see the result
+        make_learner(GAME, load_config("tictactoe", overrides=[
+            "learner.kind='alphazero'", f"learner.search_critic='{critic}'",
+            f"arena.gate='{gate}'"]))
+    # a critic that is not the result stays refused, whatever its search sees
+    with pytest.raises(LearnerError, match=f"arena.gate = '{gate}'"):
+        make_learner(GAME, load_config("tictactoe", overrides=[
+            "learner.kind='noisy_critic'", "learner.search_critic='exact'",
+            f"arena.gate='{gate}'"]))
+
+
 def test_a_hint_source_the_game_lacks_is_refused(monkeypatch):
     monkeypatch.setattr(games, "solver", lambda name: None)
     config = load_config("tictactoe", overrides=["learner.kind='star'",

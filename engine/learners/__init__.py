@@ -27,7 +27,8 @@ from mcts import UNKNOWN
 
 KINDS = ("alphazero", "star", "no_critic", "noisy_critic", "proxy_critic")
 # the learners whose critic is the game's result: their search sees the rules' verdict too
-# (by default), and an arena gate may pick their generator by games' results
+# (by default), and an arena gate may pick their generator by games' results (unless their
+# search is made blind)
 EXACT_BY_DEFAULT = ("alphazero", "star")
 
 
@@ -60,11 +61,15 @@ def check_learner(game: Game, config: Config) -> None:
     proxy feature) or a setting that would show it the exact critic; cheap, and writes
     nothing."""
     module = _module(config)
-    gate = config.arena.gate
-    if gate != "none" and config.learner.kind not in EXACT_BY_DEFAULT:
+    gate, kind = config.arena.gate, config.learner.kind
+    # a blind search is a control on the exact critic too (alphazero with search_critic =
+    # "none", the twin of noisy_critic at p = 0): a gate would show its generator the results
+    if gate != "none" and (kind not in EXACT_BY_DEFAULT or blind_search(config)):
+        whose = ("whose critic is not the result" if kind not in EXACT_BY_DEFAULT
+                 else "whose search is blind to it (learner.search_critic = 'none')")
         raise LearnerError(f"arena.gate = {gate!r} would let the games' results choose the "
-                           f"network that generates learner.kind = {config.learner.kind!r}'s "
-                           "games, whose critic is not the result: set arena.gate = 'none'")
+                           f"network that generates learner.kind = {kind!r}'s games, {whose}: "
+                           "set arena.gate = 'none'")
     if hasattr(module, "check"):
         module.check(game, config)
 

@@ -226,8 +226,9 @@ def make_evaluator(game: Game, cfg: NetworkConfig, weights: dict | None = None,
                    settings: InferenceSettings | None = None) -> NetworkEvaluator:
     """The search's evaluator for a new network of this shape (with these weights, else its
     initial ones), placed as `settings` say (default: fp32 on the CPU, torch's threads): the
-    one place that builds a network to play. Given weights, it draws nothing from torch's
-    generator (a run draws the same numbers however many evaluators it builds)."""
+    one place that builds a network to play (but a Ray actor, which plays the network it chose
+    its settings on). Given weights, it draws nothing from torch's generator (a run draws the
+    same numbers however many evaluators it builds)."""
     if weights is None:
         net = build_network(game, cfg)
     else:

@@ -20,7 +20,7 @@ from ray.exceptions import RayActorError, RayTaskError
 import games
 from engine.backends import LocalSelfPlay, Played, merge, shares
 from engine.config import Config
-from engine.network import build_network, choose_inference, make_evaluator
+from engine.network import NetworkEvaluator, build_network, choose_inference
 from engine.rundir import RunError
 
 RESTARTS_PER_ACTOR = 3  # deaths per actor and generation before the run gives up
@@ -50,8 +50,10 @@ class SelfPlayActor:
             batch = config.selfplay.games_in_parallel * config.search.leaves_per_tree
             settings = choose_inference(net, game, batch, (threads,), device,
                                         config.pipeline.precision, config.pipeline.layout)
-            self.selfplay, self.error = LocalSelfPlay(config, make_evaluator(
-                game, config.network, net.state_dict(), settings)), ""
+            # the network measured plays (already placed as settings say; each job loads its
+            # weights): one network an actor
+            self.selfplay, self.error = LocalSelfPlay(config, NetworkEvaluator(net, game,
+                                                                               settings)), ""
         except Exception as e:  # noqa: BLE001 - raised by play
             self.selfplay, self.error = None, f"{type(e).__name__}: {e}"
 

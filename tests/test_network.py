@@ -7,7 +7,7 @@ import torch
 
 import games
 from engine.config import load_config
-from engine.network import InferenceSettings, NetworkEvaluator, build_network
+from engine.network import InferenceSettings, NetworkEvaluator, build_network, make_evaluator
 
 GAME = games.get("connect4")
 CONFIG = load_config("connect4")
@@ -115,3 +115,17 @@ def test_evaluators_built_on_one_network_are_not_kept_alive_by_it():
     gc.collect()
     assert all(ref() is None for ref in gone)
     assert len(net._load_state_dict_post_hooks) == 0
+
+
+@pytest.mark.parametrize("settings", [None, InferenceSettings(True, False, 1)])
+def test_an_evaluator_of_given_weights_draws_nothing_from_torchs_generator(settings):
+    weights = trained_looking(3).state_dict()
+    torch.manual_seed(11)
+    before = torch.get_rng_state()
+    evaluator = make_evaluator(GAME, CONFIG.network, weights, settings)
+    assert torch.equal(torch.get_rng_state(), before)
+    for name, tensor in evaluator.net.state_dict().items():  # and it holds those weights
+        assert torch.equal(tensor, weights[name]), name
+    # without weights it draws its initial ones, as build_network does (the check can fail)
+    make_evaluator(GAME, CONFIG.network, None, settings)
+    assert not torch.equal(torch.get_rng_state(), before)

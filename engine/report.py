@@ -12,6 +12,7 @@ import math
 import sys
 import warnings
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -309,7 +310,8 @@ def load_points(experiment, root: Path) -> dict:
 
 def code_line(points: dict) -> str:
     """Which code made the runs: the commits their records carry (engine.rundir.code_version),
-    with the number of runs each; runs from before commits were recorded are counted apart."""
+    with the number of runs each; runs with no commit recorded (made before commits were, or
+    outside a git checkout, or without git) are counted apart."""
     runs = Counter()
     for arm_runs in points.values():
         for records in arm_runs.values():
@@ -319,8 +321,8 @@ def code_line(points: dict) -> str:
             for commit, n in runs.most_common() if commit]
     unknown = runs.get(None, 0)
     return ("Code: " + ("; ".join(made) if made else "no commit recorded")
-            + (f"; {unknown} {'run' if unknown == 1 else 'runs'} (in part) without a recorded "
-               f"commit (made before runs recorded theirs)" if unknown and made else "") + ".")
+            + (f"; no commit recorded for {unknown} {'run' if unknown == 1 else 'runs'} (in "
+               "part)" if unknown and made else "") + ".")
 
 
 def flatten_elo(points: dict) -> list[str]:
@@ -659,7 +661,7 @@ def transitivity_of(experiment, root: Path, points: dict) -> tuple[dict, list[li
             out.setdefault(arm, []).append(
                 {"triples": triples, "share": share, "lack_of_fit": f,
                  "p": float(stats.f.sf(f, df1, df2)) if np.isfinite(f) else math.nan,
-                 "k": len(chosen)})
+                 "k": len(chosen), "df2": df2})
             rows.append([arm, seed, " ".join(map(str, chosen)), triples, f"{share:.4f}",
                          f"{f:.4f}", df1, df2,
                          ";".join(" ".join(f"{v:.4f}" for v in row) for row in scores),
@@ -693,14 +695,30 @@ def _arms_of(experiment, kind: str) -> list[str]:
             if experiment.config(a, experiment.seeds[0]).learner.kind == kind]
 
 
-class Judged(str):
+def _alphazero_arms(experiment, present) -> list[str]:
+    """The alphazero arms among `present` whose search sees the critic (no blind-search
+    control)."""
+    controls = _clean_controls(experiment)
+    return [a for a in _arms_of(experiment, "alphazero") if a in present and a not in controls]
+
+
+def _strength_at_equal_compute(points) -> tuple[float, dict]:
+    """(the most network evaluations every run reached, arm -> [runs] its strength there)."""
+    axis = "evaluations_total"
+    at = equal_point(points, axis, "strength")
+    return at, {arm: values_at(points, arm, "strength", axis, at) for arm in points}
+
+
+@dataclass(frozen=True)
+class Judged:
     """A line of the report with a verdict, which keeps what it judged (subject) and whether
     more seeds could still change the answer (open): for the list of where they would."""
+    line: str
+    subject: str
+    open: bool
 
-    def __new__(cls, line: str, subject: str, open_: bool):
-        self = super().__new__(cls, line)
-        self.subject, self.open = subject, open_
-        return self
+    def __str__(self) -> str:
+        return self.line
 
 
 def _line(text: str, verdict_text: str, subject: str, open_: bool | None = None) -> Judged:
@@ -715,7 +733,16 @@ def _holds(low: float, high: float, marks: dict) -> list[str]:
     return [f"{value:g} ({what})" for value, what in marks.items() if low <= value <= high]
 
 
-def _no_critic_lines(experiment, points) -> list[str]:
+def _too_wide(verdict_text: str, low: float, high: float, marks: dict, predicted: str) -> str:
+    """Words saying that a consistent verdict's interval also holds marks (value -> what it
+    would mean), so more seeds could still change it; '' when it holds none or is not
+    consistent."""
+    held = _holds(low, high, marks) if verdict_text == "consistent" else []
+    return (f", an interval that holds {' and '.join(held)} as well as {predicted}: too wide "
+            "to tell them apart" if held else "")
+
+
+def _no_critic_lines(experiment, points) -> list[str | Judged]:
     """no_critic's entropy and opening diversity fall, rare openings first; an accumulating
     replay keeps them."""
     arms = [a for a in _arms_of(experiment, "no_critic") if a in points]
@@ -761,11 +788,13 @@ def _no_critic_lines(experiment, points) -> list[str]:
     return lines
 
 
-def _rare_first_line(points, arm) -> list[str]:
+def _rare_first_line(points, arm) -> list[Judged]:
     """Rare openings go first (Shumailov et al. 2024: the tails vanish first): by a quarter of
     the compute, the rare openings' share has lost more of its first generation's value than
-    the entropy and the distinct openings have of theirs (each run's relative falls, paired)."""
-    axis, rare = "evaluations_total", "rare_opening_share"
+    the policy's entropy has of its own (each run's relative falls, paired). Not against the
+    distinct openings: singletons are at most the distinct openings, so where generation 1's
+    openings are all distinct, rare's relative fall is at least theirs by arithmetic."""
+    axis, rare, entropy = "evaluations_total", "rare_opening_share", "policy_entropy_probe"
     at = equal_point(points, axis, rare) / 4
 
     def relative_fall(metric):
@@ -773,20 +802,16 @@ def _rare_first_line(points, arm) -> list[str]:
             return 1 - (values_at(points, arm, metric, axis, at)
                         / end_values(points, arm, metric, first=True))
 
-    text, *_ = estimate(relative_fall(rare))
-    if text == "not measured":
+    text, _, _, runs = estimate(relative_fall(rare))
+    if not runs:
         return []
-    parts, verdicts = [], []
-    for other in ("policy_entropy_probe", "distinct_openings"):
-        o_text, low, high, runs = estimate(relative_fall(rare) - relative_fall(other),
-                                           signed=True)
-        verdicts.append(verdict(low, high, runs, +1))
-        parts.append(f"minus {other}'s {o_text} ({verdicts[-1]})")
+    e_text, low, high, runs = estimate(relative_fall(rare) - relative_fall(entropy),
+                                       signed=True)
     return [_line(f"{arm}: rare openings fall first? From the first generation to {at:,.0f} "
                   f"evaluations (a quarter of the run), the share of its first value that "
-                  f"{rare} lost {text}, " + ", ".join(parts)
-                  + " (each run's relative falls, paired; predicted > 0)",
-                  combined(verdicts), f"{arm}'s rare openings fall first")]
+                  f"{rare} lost {text}, minus {entropy}'s {e_text} (each run's relative "
+                  "falls, paired; predicted > 0)",
+                  verdict(low, high, runs, +1), f"{arm}'s rare openings fall first")]
 
 
 def _clean_controls(experiment) -> list[str]:
@@ -804,11 +829,10 @@ def _clean_controls(experiment) -> list[str]:
     return out
 
 
-def _noisy_lines(experiment, points) -> list[str]:
+def _noisy_lines(experiment, points) -> list[str | Judged]:
     """noisy_critic's calibration slope is about 1 - 2p: as a ratio to a clean arm's."""
     controls = [a for a in _clean_controls(experiment) if a in points]
-    alphazero = [a for a in _arms_of(experiment, "alphazero") if a in points
-                 and a not in controls]
+    alphazero = _alphazero_arms(experiment, points)
     lines = []
     for arm in _arms_of(experiment, "noisy_critic"):
         p = experiment.config(arm, experiment.seeds[0]).learner.flip_probability
@@ -828,12 +852,11 @@ def _noisy_lines(experiment, points) -> list[str]:
             parts.append(f"{ref} ({how}) {ref_text}, ratio {r_text}")
             if ref in controls:
                 verdicts.append(verdict(low, high, runs, value=1 - 2 * p))
-                held = _holds(low, high, {1.0: "no effect of the noise",
-                                          0.0: "a slope of 0, nothing learned"})
-                if held and verdicts[-1] == "consistent":
-                    wide = True
-                    parts[-1] += (f", an interval that holds {' and '.join(held)} as well "
-                                  "as 1 - 2p: too wide to tell them apart")
+                too_wide = _too_wide(verdicts[-1], low, high,
+                                     {1.0: "no effect of the noise",
+                                      0.0: "a slope of 0, nothing learned"}, "1 - 2p")
+                parts[-1] += too_wide
+                wide = wide or bool(too_wide)
                 spread = [np.array([prediction_spread(recs[-1].get("reliability", []))
                                     for recs in points[a].values()]) for a in (arm, ref)]
                 s_text, *_ = estimate(*spread, statistic=ratio)
@@ -847,7 +870,7 @@ def _noisy_lines(experiment, points) -> list[str]:
     return lines + _noise_order_line(experiment, points, controls)
 
 
-def _noise_order_line(experiment, points, controls) -> list[str]:
+def _noise_order_line(experiment, points, controls) -> list[str | Judged]:
     """noisy_critic's strength falls monotonically in p (the clean blind-search control at
     p = 0): each step up in p, strength at equal compute lower."""
     by_p = sorted((experiment.config(a, experiment.seeds[0]).learner.flip_probability, a)
@@ -869,12 +892,11 @@ def _noise_order_line(experiment, points, controls) -> list[str]:
                   "strength falls step by step as the noise p rises")]
 
 
-def _proxy_lines(experiment, points) -> list[str]:
+def _proxy_lines(experiment, points) -> list[str | Judged]:
     """The proxy's score keeps rising while true strength peaks and falls: over the second
     half of each run, the proxy's trend above 0 and strength's below."""
     lines = []
-    clean = [a for a in _arms_of(experiment, "alphazero") if a in points
-             and a not in _clean_controls(experiment)][:1]  # noise's own fall from a peak
+    clean = _alphazero_arms(experiment, points)[:1]  # noise's own fall from a peak
     for arm in (a for a in _arms_of(experiment, "proxy_critic") if a in points):
         p_text, p_low, p_high, p_runs = estimate(trends(points, arm, "proxy_score", True),
                                                  signed=True, within=RHO)
@@ -900,19 +922,15 @@ def _peak_text(points: dict, arm: str) -> str:
             f"of the runs and ended {estimate([f for _, f in peaks])[0]} below the peak")
 
 
-def _star_lines(experiment, points) -> list[str]:
+def _star_lines(experiment, points) -> list[str | Judged]:
     """star ends below alphazero and above no_critic at equal compute, and loses diversity
     fastest."""
     stars = [a for a in _arms_of(experiment, "star") if a in points]
-    alphazero = [a for a in _arms_of(experiment, "alphazero") if a in points
-                 and a not in _clean_controls(experiment)]
+    alphazero = _alphazero_arms(experiment, points)
     no_critic = [a for a in _arms_of(experiment, "no_critic") if a in points][:1]
     axis, lines = "evaluations_total", []
-    at = equal_point(points, axis, "strength")
+    at, strength = _strength_at_equal_compute(points)
     entropy_at = equal_point(points, axis, "policy_entropy_probe")
-
-    def strength(arm):
-        return values_at(points, arm, "strength", axis, at)
 
     def entropy_fall(arm):
         return (end_values(points, arm, "policy_entropy_probe", first=True)
@@ -921,16 +939,16 @@ def _star_lines(experiment, points) -> list[str]:
     lines += _rationalization_lines(experiment, points, stars)
     for star in stars:
         parts, verdicts = [f"{star}: strength at {at:,.0f} evaluations "
-                           f"{estimate(strength(star))[0]}"], []
+                           f"{estimate(strength[star])[0]}"], []
         for other, side in [(a, -1) for a in alphazero] + [(a, +1) for a in no_critic]:
-            text, low, high, runs = estimate(strength(star), strength(other),
+            text, low, high, runs = estimate(strength[star], strength[other],
                                              statistic=difference, signed=True)
             verdicts.append(verdict(low, high, runs, side))
             parts.append(f"minus {other}'s {text} (predicted {'<' if side < 0 else '>'} 0: "
                          f"{verdicts[-1]})")
         for other in alphazero:  # rliable's other summary of two arms, not judged
-            share = improvement(_finite(strength(star)), _finite(strength(other)))
-            low, high = interval(strength(star), strength(other), statistic=improvement)
+            share = improvement(_finite(strength[star]), _finite(strength[other]))
+            low, high = interval(strength[star], strength[other], statistic=improvement)
             parts.append(f"probability that one of its runs ends above one of {other}'s "
                          f"{share:.2f} {_ci(low, high, '.2f')} (bootstrap)")
         lines.append(_line(", ".join(parts), combined(verdicts),
@@ -951,7 +969,7 @@ def _star_lines(experiment, points) -> list[str]:
     return lines
 
 
-def _rationalization_lines(experiment, points, stars) -> list[str]:
+def _rationalization_lines(experiment, points, stars) -> list[str | Judged]:
     """Rationalization helps most early: its lead over plain STaR larger at a quarter of the
     compute than at the end. Each run's strength at a quarter minus at the end, rationalized
     arm's minus plain arm's (the difference of the two leads)."""
@@ -980,11 +998,10 @@ def _rationalization_lines(experiment, points, stars) -> list[str]:
     return lines
 
 
-def _transitivity_lines(experiment, transitivity) -> list[str]:
+def _transitivity_lines(experiment, transitivity) -> list[str | Judged]:
     """alphazero's generations are near-transitive; no_critic's and proxy_critic's less so:
     on the lack of fit of the transitive model (1 when transitive, whatever the spread)."""
-    alphazero = [a for a in _arms_of(experiment, "alphazero") if a in transitivity
-                 and a not in _clean_controls(experiment)][:1]
+    alphazero = _alphazero_arms(experiment, transitivity)[:1]
     others = [a for kind in ("no_critic", "proxy_critic") for a in _arms_of(experiment, kind)
               if a in transitivity]
     if not alphazero:
@@ -1006,31 +1023,52 @@ def _transitivity_lines(experiment, transitivity) -> list[str]:
 
 def _near_transitive_line(arm: str, runs: list[dict]) -> Judged:
     """An arm's generations are near-transitive: its runs' mean lack of fit F about 1 (t
-    interval), and the share of its runs with p < 0.05 about 0.05 (Clopper-Pearson)."""
-    fit = _finite([t["lack_of_fit"] for t in runs])
-    text, low, high, n = estimate(fit)
+    interval), and the share of its runs with p < 0.05 about 0.05 (Clopper-Pearson). Left
+    open when consistent with an interval that also holds a plain departure (F = 1.5, a
+    share of 0.2)."""
+    measured = [t for t in runs if np.isfinite(t["lack_of_fit"])]
+    text, low, high, n = estimate([t["lack_of_fit"] for t in measured])
     verdicts = [verdict(low, high, n, value=1.0)]
-    p = _finite([t["p"] for t in runs])
+    wide = [_too_wide(verdicts[0], low, high, {1.5: "margins that do not add up"}, "1")]
     parts = [f"{arm}'s generations are near-transitive (the additive model fits them)? Lack "
-             f"of fit F {text}, about 1 if so ({verdicts[0]})"]
+             f"of fit F {text}, about 1 if so ({verdicts[0]}{wide[0]})"]
+    p = _finite([t["p"] for t in runs])
     if len(p):
         hits = int((p < 0.05).sum())
         ci = stats.binomtest(hits, len(p), 0.05).proportion_ci(0.95)
         verdicts.append(verdict(ci.low, ci.high, len(p), value=0.05))
+        wide.append(_too_wide(verdicts[1], ci.low, ci.high, {0.2: "four times the chance "
+                                                                  "rate"}, "0.05"))
         parts.append(f"runs with p < 0.05: {hits} of {len(p)}, a share of {hits / len(p):.2f} "
                      f"{_ci(ci.low, ci.high, '.2f')} (Clopper-Pearson), about 0.05 if so "
-                     f"({verdicts[1]})")
-    if len(fit) and fit.mean() > 1:
-        k = runs[0]["k"]
-        parts.append(f"F above 1 says the margins do not add up, not that the generations go "
-                     f"round in circles: its runs have "
-                     f"{np.mean([t['triples'] for t in runs]):.2f} rock-paper-scissors "
-                     f"triples (of {math.comb(k, 3)}) on average, and where there are none "
-                     "the generations are ordered, transitive but not additive")
-    return _line("; ".join(parts), combined(verdicts), f"{arm}'s generations near-transitive")
+                     f"({verdicts[1]}{wide[1]})")
+    null = np.mean([_f_null_mean(t["df2"]) for t in measured]) if measured else math.nan
+    if low > null:
+        parts.append(_not_additive(runs, null))
+    verdict_text = combined(verdicts)
+    return _line("; ".join(parts), verdict_text, f"{arm}'s generations near-transitive",
+                 True if verdict_text == "consistent" and any(wide) else None)
 
 
-def predictions(experiment, points, transitivity) -> list[str]:
+def _f_null_mean(df2: int) -> float:
+    """The mean of F(df1, df2): df2 / (df2 - 2), infinite for df2 <= 2."""
+    return df2 / (df2 - 2) if df2 > 2 else math.inf
+
+
+def _not_additive(runs: list[dict], null: float) -> str:
+    """What a lack of fit clear of its null mean says, by the runs' rock-paper-scissors
+    triples: with none, ordered generations whose margins do not add up."""
+    triples = np.mean([t["triples"] for t in runs])
+    text = (f"F's interval lies above {null:.2f}, the mean of F(df1, df2) when the model fits "
+            "(df2 / (df2 - 2), not 1): the margins do not add up")
+    if triples == 0:
+        return text + (", yet no run has a rock-paper-scissors triple: the generations are "
+                       "ordered, transitive but not additive")
+    return text + (f", and its runs have {triples:.2f} rock-paper-scissors triples (of "
+                   f"{math.comb(runs[0]['k'], 3)}) on average: some of it is cycles")
+
+
+def predictions(experiment, points, transitivity) -> list[str | Judged]:
     """The literature's predictions (../shared/research/literature.md, section 6) against the
     data, each with the numbers it rests on and a verdict by the one rule."""
     return ["## The literature's predictions against these data", "", VERDICTS, "",
@@ -1039,24 +1077,18 @@ def predictions(experiment, points, transitivity) -> list[str]:
             *_transitivity_lines(experiment, transitivity), ""]
 
 
-def critic_split(experiment, points) -> list[str]:
+def critic_split(experiment, points) -> list[str | Judged]:
     """The research question's numbers: how much of alphazero's strength over no_critic's at
     equal compute the exact critic brings in the search and how much in the labels, with an
     alphazero arm whose search is blind (labels exact) between them; arms by learner, each
     part left out where its arms are."""
-    controls = _clean_controls(experiment)
-    full = [a for a in _arms_of(experiment, "alphazero") if a in points
-            and a not in controls][:1]
-    blind = [a for a in controls if a in points][:1]
+    full = _alphazero_arms(experiment, points)[:1]
+    blind = [a for a in _clean_controls(experiment) if a in points][:1]
     none = [a for a in _arms_of(experiment, "no_critic") if a in points]
-    axis = "evaluations_total"
-    at = equal_point(points, axis, "strength")
-
-    def strength(arm):
-        return values_at(points, arm, "strength", axis, at)
+    at, strength = _strength_at_equal_compute(points)
 
     def part(name, upper, lower):
-        text, low, high, runs = estimate(strength(upper), strength(lower),
+        text, low, high, runs = estimate(strength[upper], strength[lower],
                                          statistic=difference, signed=True)
         return _line(f"{name}: {upper} minus {lower} {text}, > 0 where it adds strength",
                      verdict(low, high, runs, +1), f"{name}, {upper} minus {lower}")
@@ -1065,7 +1097,7 @@ def critic_split(experiment, points) -> list[str]:
     for n in none:
         lines += [part("the whole critic", f, n) for f in full]
         lines += [part("the critic in the labels", b, n) for b in blind]
-        lines += [_search_share(f, b, n, strength(f), strength(b), strength(n))
+        lines += [_search_share(f, b, n, strength[f], strength[b], strength[n])
                   for f in full for b in blind]
     if not lines:
         return []
@@ -1095,19 +1127,20 @@ def _search_share(full, blind, none, *strengths) -> Judged:
     held = _holds(low, high, {0.0: "none of it in the search", 1.0: "all of it"})
     where = ("" if runs < MIN_RUNS else
              f"; the interval holds {' and '.join(held)}" if held else
-             "; the interval is within 0 and 1: each place carries part" if 0 < low < high < 1
+             "; the interval is within 0 and 1: each place carries part" if 0 <= low <= high <= 1
              else "; the interval is outside 0 to 1: one part is below 0")
     return Judged(f"- the search's share of the whole critic's gain ({full} - {blind}) / "
                   f"({full} - {none}): {text} (not judged){where}.",
                   f"the search's share of the gain over {none}", bool(held) or runs < MIN_RUNS)
 
 
-def _open_questions(lines: list[str]) -> list[str]:
+def _open_questions(lines: list[str | Judged]) -> list[str]:
     """One paragraph: the verdicts more seeds would settle."""
     open_ = [line.subject for line in lines if isinstance(line, Judged) and line.open]
     return ["**Where more seeds would settle it.** "
             + ("Verdicts not settled, short of runs, or whose interval holds the answer of no "
-               "effect as well as the predicted one: " + "; ".join(open_) + ". A t "
+               "effect, or a stated alternative, as well as the predicted one: "
+               + "; ".join(open_) + ". A t "
                "interval narrows about as 1 / sqrt(seeds): four times the seeds, half the width."
                if open_ else "None: every verdict above is settled by its interval."), ""]
 
@@ -1145,24 +1178,32 @@ def _kl_note(experiment, points) -> str:
         text += (f" {'Every arm here' if len(scratch) == len(points) else ', '.join(scratch)} "
                  "starts from scratch: an untrained network's policy is close to flat, and from "
                  "a flat policy q the KL is H(q) minus the policy's entropy exactly, so it "
-                 "largely repeats the entropy's fall" + _kl_entropy_fit(points, scratch)
-                 + ". Gao et al. (2022) measure it from the SFT policy, a trained start: read "
-                 "these curves beside theirs with that in mind.")
+                 + _kl_entropy_fit(points, scratch) + ". Gao et al. (2022) measure it from "
+                 "the SFT policy, a trained start: read these curves beside theirs with that "
+                 "in mind.")
     return text
 
 
 def _kl_entropy_fit(points, arms) -> str:
-    """How closely the runs' final KL follows their entropy's fall from the first generation."""
+    """How far the KL repeats the entropy's fall, by the Pearson r of the runs' final KL on
+    their entropy's fall from the first generation: largely from r = 0.8 on."""
     entropy = "policy_entropy_probe"
     kl = np.concatenate([end_values(points, a, "kl_from_start") for a in arms])
     fall = np.concatenate([end_values(points, a, entropy, first=True)
                            - end_values(points, a, entropy) for a in arms])
     both = np.isfinite(kl) & np.isfinite(fall)
     if both.sum() < 3 or np.ptp(kl[both]) == 0 or np.ptp(fall[both]) == 0:
-        return ""
+        return ("should largely repeat the entropy's fall (not checked here: fewer than 3 runs "
+                "measured both, or one of them is the same in every run)")
     r = stats.pearsonr(fall[both], kl[both]).statistic
-    return (f" (here, over {both.sum()} runs, the final KL against the entropy's fall from "
-            f"the first generation: Pearson's r = {r:.2f})")
+    fit = (f"over {both.sum()} runs, the final KL against the entropy's fall from the first "
+           f"generation: Pearson's r = {r:.2f}")
+    if r >= 0.8:
+        return f"largely repeats the entropy's fall (here, {fit})"
+    if r <= 0:
+        return f"would repeat the entropy's fall, but here it does not ({fit})"
+    return (f"would repeat the entropy's fall; here it does so in part only ({fit}, so "
+            f"r² = {r * r:.2f} of the KL's variance across runs)")
 
 
 def _star_table(experiment, points) -> list[str]:
@@ -1287,7 +1328,7 @@ def write_report(experiment, root: Path, quiet: bool = False) -> Path:
     judged = [*predictions(experiment, points, transitivity),
               *critic_split(experiment, points)]
     lines += ["", *_star_table(experiment, points), *_transitivity_table(transitivity),
-              *judged, *_open_questions(judged),
+              *map(str, judged), *_open_questions(judged),
               "Files: points.csv (every generation of every run), round_robin.csv (with each "
               "run's score matrix and every pairing's trials), curves_by_evaluations.png, "
               "strength_by_games.png, strength_by_steps.png"

@@ -6,7 +6,7 @@ import pytest
 
 from engine.experiment import Experiment
 from engine.metrics import calibration_slope, reliability
-from engine.report import (_censored_note, _grid, _open_questions, _star_table,
+from engine.report import (_censored_note, _grid, _kl_note, _open_questions, _star_table,
                            _transitivity_lines, combined, critic_split, cyclic_share,
                            cyclic_triples, difference, fieller, flatten_elo, gap_share,
                            improvement, interval, lack_of_fit, mean, peak_and_fall,
@@ -24,6 +24,11 @@ def run(n, step=10, games=1, **series):
 
 def experiment(arms, seeds=(0, 1, 2)):
     return Experiment("tictactoe", tuple(seeds), 100, arms)
+
+
+def texts(lines):
+    """The report's lines as text (a judged line is a Judged)."""
+    return [str(line) for line in lines]
 
 
 def test_every_arm_is_at_the_equal_points_and_one_that_is_not_is_named():
@@ -150,7 +155,7 @@ ARMS = {"blind": {"learner": {"kind": "alphazero", "search_critic": "none"}},
 
 @pytest.mark.parametrize("factor, expected", [(0.8, "consistent"), (0.3, "refuted")])
 def test_the_calibration_prediction_is_judged_on_the_ratio_to_a_clean_arm(factor, expected):
-    lines = predictions(experiment(ARMS), calibration_points(factor), {})
+    lines = texts(predictions(experiment(ARMS), calibration_points(factor), {}))
     line = next(line for line in lines if line.startswith("- noisy"))
     assert f"ratio {factor:.3f}" in line and "1 - 2p = 0.80" in line
     assert f"the spread (sd) of its predictions over blind's {factor:.3f}" in line
@@ -159,7 +164,7 @@ def test_the_calibration_prediction_is_judged_on_the_ratio_to_a_clean_arm(factor
 
 def test_one_run_gives_numbers_and_no_verdict():
     points = {arm: {0: runs[0]} for arm, runs in calibration_points(0.8).items()}
-    line = next(line for line in predictions(experiment(ARMS, (0,)), points, {})
+    line = next(line for line in texts(predictions(experiment(ARMS, (0,)), points, {}))
                 if line.startswith("- noisy"))
     assert "ratio 0.800 (1 run)" in line and line.endswith("**1 run: no verdict**.")
 
@@ -175,7 +180,7 @@ def test_two_star_arms_with_the_same_data_get_the_same_verdict():
 
     points = {"az": arm(0.7, 0.4), "nc": arm(0.35, 0.0), "star": arm(0.6, 0.8),
               "star2": arm(0.6, 0.8)}
-    lines = [line for line in predictions(experiment(arms), points, {})
+    lines = [line for line in texts(predictions(experiment(arms), points, {}))
              if line.startswith("- star")]
     assert len(lines) == 4 and all(line.endswith("**supported**.") for line in lines)
     assert lines[0].replace("star:", "") == lines[2].replace("star2:", "")
@@ -187,7 +192,7 @@ def test_the_proxy_prediction_reads_the_second_half_of_each_run(late, expected):
     points = {"proxy": {s: run(20, proxy_score=lambda g: 0.01 * g,
                                strength=lambda g: 0.3 + 0.02 * min(g, 10) + late * max(g - 10, 0)
                                + 0.001 * s) for s in range(3)}}
-    line = next(line for line in predictions(experiment(arms), points, {})
+    line = next(line for line in texts(predictions(experiment(arms), points, {}))
                 if line.startswith("- proxy"))
     assert line.endswith(f"**{expected}**.")
 
@@ -201,7 +206,7 @@ def test_a_strength_that_rises_then_falls_shows_where_it_peaked_and_how_far_it_f
             "proxy": {"learner": {"kind": "proxy_critic"}}}
     points = {"az": {s: run(40, strength=lambda g: 0.3 + 0.01 * g) for s in range(3)},
               "proxy": {s: tent for s in range(3)}}
-    line = next(line for line in predictions(experiment(arms), points, {})
+    line = next(line for line in texts(predictions(experiment(arms), points, {}))
                 if line.startswith("  - and wherever"))
     assert "peaked at 54%, 54%, 54% of the runs" in line and "az's" in line
 
@@ -213,7 +218,7 @@ def test_a_mean_of_rhos_has_its_interval_within_minus_1_and_1():
     sign = {0: 1, 1: 1, 2: -1}
     points = {"proxy": {s: run(20, proxy_score=lambda g, s=s: sign[s] * 0.01 * g,
                                strength=0.3) for s in range(3)}}
-    line = next(line for line in predictions(experiment(arms), points, {})
+    line = next(line for line in texts(predictions(experiment(arms), points, {}))
                 if line.startswith("- proxy"))
     brackets = [b.split("]")[0] for b in line.split("[")[1:]]
     highs = [float(b.split(", ")[1]) for b in brackets]
@@ -278,12 +283,12 @@ def test_strength_falling_step_by_step_in_p_supports_the_noise_order():
         return {s: run(10, strength=lambda g, s=s: level + 0.002 * s) for s in range(3)}
 
     points = {"blind": arm(0.52), "p10": arm(0.48), "p30": arm(0.42)}
-    line = next(line for line in predictions(experiment(arms), points, {})
+    line = next(line for line in texts(predictions(experiment(arms), points, {}))
                 if line.startswith("- strength at"))
     assert "p = 0.0 (blind) minus p = 0.1 (p10) +0.040" in line
     assert line.endswith("**supported**.")
     points["p30"] = arm(0.50)  # above p10: the order broken
-    line = next(line for line in predictions(experiment(arms), points, {})
+    line = next(line for line in texts(predictions(experiment(arms), points, {}))
                 if line.startswith("- strength at"))
     assert line.endswith("**refuted**.")
 
@@ -295,7 +300,7 @@ def test_rationalization_that_leads_early_and_not_late_helps_most_early():
                        for s in range(3)},
               "hinted": {s: run(40, strength=lambda g, s=s: 0.3 + 0.01 * g + 0.001 * s
                                 + 0.1 * (g < 20)) for s in range(3)}}
-    line = next(line for line in predictions(experiment(arms), points, {})
+    line = next(line for line in texts(predictions(experiment(arms), points, {}))
                 if line.startswith("- hinted over star"))
     assert "lead at 100 evaluations +0.100" in line and line.endswith("**supported**.")
 
@@ -304,7 +309,7 @@ def test_a_no_critic_arm_whose_strength_rises_refutes_its_prediction():
     arms = {"nc": {"learner": {"kind": "no_critic"}}}
     points = {"nc": {s: run(10, strength=lambda g, s=s: 0.3 + 0.01 * g * (1 + s))
                      for s in range(3)}}
-    line = next(line for line in predictions(experiment(arms), points, {})
+    line = next(line for line in texts(predictions(experiment(arms), points, {}))
                 if line.startswith("- nc: strength"))
     assert line.endswith("**refuted**.")
 
@@ -341,7 +346,7 @@ SPLIT = {"az": {"learner": {"kind": "alphazero"}},
     (0.3, "supported", "not settled", "holds 1 (all of it)")])
 def test_the_critics_gain_splits_into_the_search_and_the_labels(blind, search, labels, where):
     points = {"az": strength_arm(0.7), "blind": strength_arm(blind), "nc": strength_arm(0.3)}
-    lines = critic_split(experiment(SPLIT), points)
+    lines = texts(critic_split(experiment(SPLIT), points))
     judged = {line.split(":")[0]: line for line in lines if line.startswith("- ")}
     assert judged["- the whole critic"].endswith("**supported**.")
     assert "az minus nc +0.400" in judged["- the whole critic"]
@@ -351,16 +356,26 @@ def test_the_critics_gain_splits_into_the_search_and_the_labels(blind, search, l
     assert f"{(0.7 - blind) / 0.4:.3f}" in share and where in share
 
 
+def test_a_search_share_without_spread_between_0_and_1_is_within_them():
+    """Runs without scatter: the share's interval is the one value 0.5, within 0 and 1 (the
+    old strict test, 0 < low < high < 1, read it as outside)."""
+    points = {arm: {s: run(10, strength=level) for s in range(3)}
+              for arm, level in (("az", 0.7), ("blind", 0.5), ("nc", 0.3))}
+    share = next(line for line in texts(critic_split(experiment(SPLIT), points))
+                 if line.startswith("- the search's share"))
+    assert "0.500 [0.500, 0.500]" in share and "within 0 and 1: each place carries" in share
+
+
 def test_the_critic_split_leaves_out_the_parts_whose_arms_are_absent():
     points = {"az": strength_arm(0.7), "nc": strength_arm(0.3)}
-    lines = critic_split(experiment({a: SPLIT[a] for a in points}), points)
+    lines = texts(critic_split(experiment({a: SPLIT[a] for a in points}), points))
     assert [line.split(":")[0] for line in lines if line.startswith("- ")] == \
         ["- the whole critic"]
     assert critic_split(experiment({"nc": SPLIT["nc"]}), {"nc": points["nc"]}) == []
 
 
-def rr(fits, ps, triples=0):
-    return [{"lack_of_fit": f, "p": p, "triples": triples, "share": 0.1, "k": 5}
+def rr(fits, ps, triples=0, df2=70):
+    return [{"lack_of_fit": f, "p": p, "triples": triples, "share": 0.1, "k": 5, "df2": df2}
             for f, p in zip(fits, ps)]
 
 
@@ -376,11 +391,55 @@ def test_alphazeros_transitivity_is_judged_on_its_own_fit_and_against_the_others
 
     transitivity = {"az": rr(az_fit + jitter, ps(az_fit)),
                     "nc": rr(nc_fit + jitter, ps(nc_fit), triples=2)}
-    own, others = _transitivity_lines(experiment(arms), transitivity)
+    own, others = texts(_transitivity_lines(experiment(arms), transitivity))
     assert own.startswith("- az's generations are near-transitive")
     assert own.endswith(f"**{expected[0]}**.") and others.endswith(f"**{expected[1]}**.")
     # F above 1 without a cycle: read as transitive but not additive
     assert ("transitive but not additive" in own) == (az_fit > 1.5)
+
+
+@pytest.mark.parametrize("runs, wide", [(10, True), (40, False)])
+def test_a_consistent_share_whose_interval_also_holds_the_alternative_is_left_open(runs, wide):
+    """2 runs of 10 with p < 0.05: Clopper-Pearson's [0.025, 0.556] holds 0.05 and the
+    alternative 0.2 alike; 2 of 40: [0.006, 0.169], 0.05 only. F about 1 all along."""
+    arms = {"az": {"learner": {"kind": "alphazero"}}}
+    fits = 1 + 0.01 * np.sin(np.arange(runs))
+    judged = _transitivity_lines(experiment(arms), {"az": rr(fits, [0.01, 0.02]
+                                                              + [0.5] * (runs - 2))})
+    line = str(judged[0])
+    assert line.endswith("**consistent**.")
+    assert ("holds 0.2 (four times the chance rate) as well as 0.05" in line) == wide
+    assert "1.5 (margins" not in line
+    assert ("az's generations near-transitive" in _open_questions(judged)[0]) == wide
+
+
+def test_a_consistent_lack_of_fit_whose_interval_also_holds_1_5_is_left_open():
+    arms = {"az": {"learner": {"kind": "alphazero"}}}
+    fits = [0.6, 1.9, 0.8, 1.7]  # mean 1.25, Student's interval about [0.2, 2.3]
+    judged = _transitivity_lines(experiment(arms), {"az": rr(fits, [0.5] * 3 + [0.01] * 37)})
+    line = str(judged[0])
+    assert line.endswith("**consistent**.")
+    assert "holds 1.5 (margins that do not add up) as well as 1" in line
+    assert "az's generations near-transitive" in _open_questions(judged)[0]
+
+
+@pytest.mark.parametrize("fit, df2, triples, note", [
+    (1.01, 70, 0, None),  # about 1: the old note fired on any mean above 1
+    (1.3, 6, 0, None),  # above 1 but below F(df1, 6)'s mean, 1.5
+    (1.6, 70, 0, "the generations are ordered, transitive but not additive"),
+    (1.6, 70, 2, "its runs have 2.00 rock-paper-scissors triples (of 10) on average: some "
+                 "of it is cycles")])
+def test_not_additive_is_said_only_above_fs_null_mean_and_by_the_cycles(fit, df2, triples,
+                                                                        note):
+    arms = {"az": {"learner": {"kind": "alphazero"}}}
+    fits = fit + 0.002 * np.sin(np.arange(40))
+    line, = texts(_transitivity_lines(experiment(arms),
+                                      {"az": rr(fits, [0.5] * 40, triples, df2)}))
+    assert ("the margins do not add up" in line) == bool(note)
+    assert ("transitive but not additive" in line) == (note is not None and not triples)
+    if note:
+        assert f"F's interval lies above {df2 / (df2 - 2):.2f}, the mean of F(df1, df2)" in line
+        assert note in line
 
 
 NO_CRITIC = {"nc": {"learner": {"kind": "no_critic"},
@@ -394,27 +453,46 @@ def test_no_critics_rare_openings_fall_first_and_an_accumulating_replay_keeps_th
         collapse, expected):
     """collapse: nc's rare openings fall early (by a quarter of the run), its entropy and
     distinct openings late, and acc keeps them all; else nc's rare openings rise late while
-    the others fall early, and acc's stay below nc's."""
+    its entropy falls early, and acc's stay below nc's. Rare openings are never more than
+    the distinct ones."""
     def early(g):  # 1 at the start, 0.3 from the run's first fifth on
         return 1 - 0.7 * min(g / 8, 1)
 
     def late(g, by=-0.5):  # 1 until the run's last third, then `by` more
         return 1 + by * max(g - 26, 0) / 13
 
-    def arm(rare, others, scale=1.0):
-        return {s: run(40, rare_opening_share=lambda g, s=s: scale * 0.9 * rare(g) + 0.002 * s,
-                       distinct_openings=lambda g, s=s: scale * 0.95 * others(g) + 0.002 * s,
-                       policy_entropy_probe=lambda g, s=s: scale * 1.9 * others(g) + 0.01 * s)
+    def arm(rare, distinct, entropy, scale=1.0):
+        runs = {s: run(40, rare_opening_share=lambda g, s=s: scale * 0.9 * rare(g) + 0.002 * s,
+                       distinct_openings=lambda g, s=s: scale * 0.95 * distinct(g) + 0.002 * s,
+                       policy_entropy_probe=lambda g, s=s: scale * 1.9 * entropy(g) + 0.01 * s)
                 for s in range(3)}
+        assert all(r["rare_opening_share"] <= r["distinct_openings"]
+                   for recs in runs.values() for r in recs)
+        return runs
 
-    nc = arm(early, late) if collapse else arm(lambda g: late(g, 0.1), early)
-    acc = arm(lambda g: 1.0, lambda g: 1.0, 1.0 if collapse else 0.2)
-    lines = predictions(experiment(NO_CRITIC), {"nc": nc, "acc": acc}, {})
+    nc = (arm(early, late, late) if collapse
+          else arm(lambda g: late(g, 0.1), lambda g: 1.05, early))
+    acc = arm(*[lambda g: 1.0] * 3, 1.0 if collapse else 0.2)
+    lines = texts(predictions(experiment(NO_CRITIC), {"nc": nc, "acc": acc}, {}))
     for start in ("- nc: rare openings fall first",
                   "- nc (replay of 250 positions): rare_opening_share falls",
                   "- acc keeps rare_opening_share"):
         line = next(line for line in lines if line.startswith(start))
         assert line.endswith(f"**{expected}**."), start
+
+
+def test_rare_openings_falling_first_is_judged_against_the_entropy_only():
+    """Generation 1's openings all distinct and every later one a singleton (rare = distinct):
+    the rare share falls as the distinct openings do, as it must (singletons are at most the
+    distinct openings), which the old comparison read as not settled; the entropy falls late."""
+    points = {"nc": {s: run(40, rare_opening_share=lambda g: 1 - 0.7 * min(g / 8, 1),
+                            distinct_openings=lambda g: 1 - 0.7 * min(g / 8, 1),
+                            policy_entropy_probe=lambda g, s=s: 1.9 - 0.02 * max(g - 26, 0)
+                            + 0.01 * s) for s in range(3)}}
+    line = next(line for line in texts(predictions(experiment(NO_CRITIC), points, {}))
+                if line.startswith("- nc: rare openings fall first"))
+    assert "minus policy_entropy_probe's +0.700" in line and "distinct_openings" not in line
+    assert line.endswith("**supported**.")
 
 
 def test_a_calibration_ratio_whose_interval_also_holds_1_or_0_says_so():
@@ -424,11 +502,11 @@ def test_a_calibration_ratio_whose_interval_also_holds_1_or_0_says_so():
     for scatter, holds in ((0.001, ""), (0.02, "1 (no effect of the noise) as well"),
                            (0.07, "1 (no effect of the noise) and 0 (a slope of 0")):
         noisy = {s: run(5, calibration_slope=0.08 + scatter * (s - 1)) for s in range(3)}
-        lines = predictions(experiment(ARMS), {"blind": clean, "noisy": noisy}, {})
-        line = next(line for line in lines if line.startswith("- noisy"))
+        judged = predictions(experiment(ARMS), {"blind": clean, "noisy": noisy}, {})
+        line = next(line for line in texts(judged) if line.startswith("- noisy"))
         assert line.endswith("**consistent**.")
         assert ("an interval that holds" in line) == bool(holds) and holds in line
-        assert ("noisy's calibration slope" in _open_questions(lines)[0]) == bool(holds)
+        assert ("noisy's calibration slope" in _open_questions(judged)[0]) == bool(holds)
 
 
 def test_where_more_seeds_would_settle_it_lists_the_open_verdicts_only():
@@ -436,10 +514,10 @@ def test_where_more_seeds_would_settle_it_lists_the_open_verdicts_only():
     points = {"nc": {s: run(10, strength=lambda g, s=s: 0.3 + 0.01 * g * (1 + s),
                             policy_entropy_probe=lambda g, s=s: 1.8 - 0.01 * g * [1, -1, 2][s])
                      for s in range(3)}}
-    lines = predictions(experiment(arms), points, {})
-    assert any(line.endswith("**refuted**.") for line in lines)  # strength rises
-    assert any(line.endswith("**not settled**.") for line in lines)  # entropy: either way
-    paragraph = _open_questions(lines)[0]
+    judged = predictions(experiment(arms), points, {})
+    assert any(line.endswith("**refuted**.") for line in texts(judged))  # strength rises
+    assert any(line.endswith("**not settled**.") for line in texts(judged))  # either way
+    paragraph = _open_questions(judged)[0]
     assert "nc's policy_entropy_probe falls" in paragraph
     assert "strength" not in paragraph
     assert "None" in _open_questions([])[0]
@@ -483,9 +561,29 @@ def test_the_report_writes_its_plots_and_sections_from_run_directories(tmp_path)
     assert (tmp_path / "reliability.png").read_bytes()[:4] == b"\x89PNG"
     report = (tmp_path / "report.md").read_text()
     for text in ("## How much of the gain comes from the critic", "## STaR's filter and hints",
-                 "**Where more seeds would settle it.**", "largely repeats the entropy",
+                 "**Where more seeds would settle it.**",
+                 "should largely repeat the entropy's fall (not checked here",
                  "reliability.png"):
         assert text in report
+
+
+@pytest.mark.parametrize("kl, words", [
+    ((0.2, 0.4, 0.6, 0.8), "largely repeats the entropy's fall (here, over 4 runs, the final KL "
+                           "against the entropy's fall from the first generation: Pearson's "
+                           "r = 1.00)"),
+    ((0.3, 0.2, 0.6, 0.5), "here it does so in part only (over 4 runs, the final KL against "
+                           "the entropy's fall from the first generation: Pearson's r = 0.71, "
+                           "so r² = 0.50 of the KL's variance across runs)"),
+    ((0.8, 0.6, 0.4, 0.2), "but here it does not (over 4 runs")])
+def test_the_kl_note_says_as_far_as_pearsons_r_does_that_the_kl_repeats_the_entropy(kl, words):
+    """Four runs whose entropy falls by 0.2 to 0.8 and whose final KL follows that closely,
+    in part, or the other way."""
+    arms = {"az": {"learner": {"kind": "alphazero"}}}
+    points = {"az": {s: run(10, policy_entropy_probe=lambda g, s=s: 1.8 - 0.2 * (s + 1) * g / 9,
+                            kl_from_start=lambda g, s=s: kl[s] * g / 9) for s in range(4)}}
+    note = _kl_note(experiment(arms, range(4)), points)
+    assert words in note
+    assert ("largely repeat" in note) == (kl[0] == 0.2)
 
 
 def test_the_code_line_counts_the_runs_of_each_commit_and_those_without():
@@ -493,6 +591,8 @@ def test_the_code_line_counts_the_runs_of_each_commit_and_those_without():
 
     points = {"a": {0: [{"commit": "abc"}, {"commit": "abc"}], 1: [{}, {"commit": "abc"}]},
               "b": {0: [{"commit": "def-dirty"}], 1: [{}]}}
-    assert code_line(points) == ("Code: abc (2 runs); def-dirty (1 run); 2 runs (in part) "
-                                 "without a recorded commit (made before runs recorded theirs).")
+    # a run without a commit may predate recording, or ran outside a git checkout or without
+    # git (engine.rundir.code_version gives None): no cause is claimed
+    assert code_line(points) == ("Code: abc (2 runs); def-dirty (1 run); no commit recorded "
+                                 "for 2 runs (in part).")
     assert code_line({"a": {0: [{}]}}) == "Code: no commit recorded."

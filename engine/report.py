@@ -1022,16 +1022,19 @@ def _transitivity_lines(experiment, transitivity) -> list[str | Judged]:
 
 
 def _near_transitive_line(arm: str, runs: list[dict]) -> Judged:
-    """An arm's generations are near-transitive: its runs' mean lack of fit F about 1 (t
-    interval), and the share of its runs with p < 0.05 about 0.05 (Clopper-Pearson). Left
-    open when consistent with an interval that also holds a plain departure (F = 1.5, a
-    share of 0.2)."""
+    """An arm's generations are near-transitive: its runs' mean lack of fit F about the mean
+    of F(df1, df2) when the model fits, df2 / (df2 - 2) (t interval), and the share of its
+    runs with p < 0.05 about 0.05 (Clopper-Pearson). Left open when consistent with an
+    interval that also holds a plain departure (F = 1.5, a share of 0.2)."""
     measured = [t for t in runs if np.isfinite(t["lack_of_fit"])]
+    null = np.mean([_f_null_mean(t["df2"]) for t in measured]) if measured else math.nan
     text, low, high, n = estimate([t["lack_of_fit"] for t in measured])
-    verdicts = [verdict(low, high, n, value=1.0)]
-    wide = [_too_wide(verdicts[0], low, high, {1.5: "margins that do not add up"}, "1")]
+    verdicts = [verdict(low, high, n, value=null)]
+    wide = [_too_wide(verdicts[0], low, high, {1.5: "margins that do not add up"},
+                      f"{null:.2f}")]
     parts = [f"{arm}'s generations are near-transitive (the additive model fits them)? Lack "
-             f"of fit F {text}, about 1 if so ({verdicts[0]}{wide[0]})"]
+             f"of fit F {text}, about {null:.2f} if so, F's mean when the model fits "
+             f"({verdicts[0]}{wide[0]})"]
     p = _finite([t["p"] for t in runs])
     if len(p):
         hits = int((p < 0.05).sum())
@@ -1042,7 +1045,6 @@ def _near_transitive_line(arm: str, runs: list[dict]) -> Judged:
         parts.append(f"runs with p < 0.05: {hits} of {len(p)}, a share of {hits / len(p):.2f} "
                      f"{_ci(ci.low, ci.high, '.2f')} (Clopper-Pearson), about 0.05 if so "
                      f"({verdicts[1]}{wide[1]})")
-    null = np.mean([_f_null_mean(t["df2"]) for t in measured]) if measured else math.nan
     if low > null:
         parts.append(_not_additive(runs, null))
     verdict_text = combined(verdicts)

@@ -200,7 +200,8 @@ def test_serve_answers_until_quit_and_drops_overlong_lines():
     (["--game", "tictactoe", "--mcts-rollouts", "--simulations", "8"],
      "zeroplay: error: tictactoe has no SGF or GTP form: its moves are not the points of a "
      "square board (as in Go and Gomoku)"),
-    (["--game", "go9", "--checkpoint", "builtin"], "zeroplay: error: no builtin model for go9"),
+    (["--game", "gomoku", "--checkpoint", "builtin"],
+     "zeroplay: error: no builtin model for gomoku"),
     (["--game", "go9", "--mcts-rollouts"],
      "zeroplay: error: --mcts-rollouts needs --simulations N with N >= 1"),
 ])

@@ -18,6 +18,11 @@ Experiment file (TOML):
 
 Directory: experiment.toml (the file as run), runs/ARM/seed_N/ (a run directory each),
 report.md, points.csv, round_robin.csv, *.png.
+
+A finished run's records, its metrics.jsonl and round_robin.json (written with the report),
+are all the report reads of it: a directory that holds just those (a committed experiment, a
+grid's finished part copied off a machine) writes the report again with --report-only, and a
+grid resumed there skips those runs and plays the others.
 """
 from __future__ import annotations
 
@@ -186,6 +191,14 @@ def run_experiment(path: str | Path, root: str | Path, quiet: bool = False,
         return write_report(experiment, root, quiet=quiet)
 
 
+def _spent(experiment: Experiment, run_dir: Path) -> bool:
+    """Whether a run's metrics.jsonl shows its budget spent."""
+    from engine.rundir import read_metrics
+
+    records = read_metrics(run_dir / "metrics.jsonl")
+    return bool(records) and records[-1].get("evaluations_total", 0) >= experiment.evaluations
+
+
 def progress(experiment: Experiment, root: Path) -> list[dict]:
     """Every run of the grid in its order: arm, seed, evaluations spent (of the budget) and
     minutes so far, read from the runs' records (nothing is written)."""
@@ -261,14 +274,16 @@ def _seed_list(seeds) -> bool:
 def _run_one(path: Path, root: Path, arm: str, seed: int) -> None:
     """One run of the grid (in this process or a pool's): train to the budget, or resume."""
     from engine.pipeline import Pipeline
-
     from engine.rundir import RunState
 
     experiment = load_experiment(path)
     run_dir = experiment.run_dir(root, arm, seed)
     state = run_dir / "state.json"
-    if state.exists() and RunState.load(state).evaluations >= experiment.evaluations:
-        return  # spent: nothing to set up
+    if state.exists():
+        if RunState.load(state).evaluations >= experiment.evaluations:
+            return  # spent: nothing to set up
+    elif _spent(experiment, run_dir):
+        return  # a finished run's records alone (see the module's docstring)
     Pipeline(experiment.config(arm, seed), run_dir, quiet=True).run()
 
 

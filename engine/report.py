@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
 import math
 import sys
 import warnings
@@ -41,6 +42,7 @@ AXES = (("evaluations_total", "network evaluations"), ("games_total", "self-play
 MIN_RUNS = 3  # fewest runs of an arm for a verdict: 2 runs' interval is their range
 OPENING_METRICS = ("distinct_openings", "rare_opening_share", "repeat_rate")
 RHO = (-1.0, 1.0)  # the range of Spearman's rho, and of a mean of rhos
+ROUND_ROBIN_FILE = "round_robin.json"  # a run's round-robin, beside its metrics.jsonl
 RELIABILITY_BINS = 10  # the bins a reliability plot pools runs' curves into (metrics' own)
 
 RULE = ("Intervals: 95% percentile bootstrap of the mean over seeds (scipy.stats.bootstrap, "
@@ -614,11 +616,16 @@ def pair_scores(result) -> np.ndarray:
 def round_robin(experiment, run_dir: Path, seed: int) -> tuple[list[int], dict] | None:
     """(generations, {(i, j): i's score against j in each pair of games}) of a round-robin of
     k evenly spaced saved generations of a run, raw policies (argmax) from random openings,
-    both colours; None with fewer than 3."""
+    both colours; None with fewer than 3. Kept in the run's round_robin.json, so that a run's
+    records (that file and metrics.jsonl) write its part of a report again without its
+    checkpoints."""
     from engine.arena import play_pairs
     from engine.players import network_player
     from engine.rundir import kept_checkpoint
 
+    kept = read_round_robin(run_dir / ROUND_ROBIN_FILE, experiment)
+    if kept is not None:
+        return kept
     saved = sorted(int(p.stem.split("_")[1]) for p in (run_dir / "checkpoints").glob("gen_*.ckpt"))
     saved = [g for g in saved if g > 0]
     k = min(experiment.round_robin_generations, len(saved))
@@ -633,7 +640,26 @@ def round_robin(experiment, run_dir: Path, seed: int) -> tuple[list[int], dict] 
         result = play_pairs(game, players[i], players[j], experiment.round_robin_games // 2,
                             opening, seed + 31 * i + j)
         units[(i, j)] = pair_scores(result)
+    record = {"generations_asked": experiment.round_robin_generations,
+              "games": experiment.round_robin_games, "generations": chosen,
+              "pairs": {f"{i}-{j}": u.tolist() for (i, j), u in units.items()}}
+    atomic_write(run_dir / ROUND_ROBIN_FILE, json.dumps(record).encode())
     return chosen, units
+
+
+def read_round_robin(path: Path, experiment) -> tuple[list[int], dict] | None:
+    """A run's kept round-robin, when it was played with the experiment's settings (else
+    None: played again where the checkpoints are, left out where they are not)."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if (record.get("generations_asked"), record.get("games")) != (
+            experiment.round_robin_generations, experiment.round_robin_games):
+        return None
+    units = {tuple(map(int, pair.split("-"))): np.array(u, float)
+             for pair, u in record["pairs"].items()}
+    return list(record["generations"]), units
 
 
 def score_matrix(units: dict, k: int) -> np.ndarray:

@@ -1,6 +1,7 @@
 """A tiny experiment end to end on tic-tac-toe: every arm produces data, the report's tables
 and plots exist, the CSV loads, a second run resumes without redoing anything; bad experiment
-files are refused before anything is written; each run records the code that ran it."""
+files are refused before anything is written; each run records the code that ran it; a
+finished run's records alone write the report again."""
 import csv
 import json
 import shutil
@@ -87,6 +88,23 @@ def test_a_tiny_experiment_reports_every_arm(tmp_path, capsys):
     # the predictions are judged on the runs' numbers: noisy_critic's on its calibration slope
     assert (f"- noisy (p = 0.2): calibration slope at the end of each run "
             f"{float(last['noisy']['calibration_slope']):.3f} (1 run)") in report
+    # a finished run's records (metrics.jsonl, round_robin.json) alone write the same report
+    # again, and a grid resumed on them plays nothing
+    records = tmp_path / "records"
+    shutil.copy(root / "experiment.toml", records.mkdir() or records / "experiment.toml")
+    for arm in ARMS:
+        kept = records / "runs" / arm / "seed_0"
+        kept.mkdir(parents=True)
+        for name in ("metrics.jsonl", "round_robin.json"):  # no round-robin: < 3 generations
+            if (root / "runs" / arm / "seed_0" / name).exists():
+                shutil.copy(root / "runs" / arm / "seed_0" / name, kept / name)
+    redone = zeroplay("experiment", str(path), "--dir", str(records), "--quiet")
+    assert redone.returncode == 0, redone.stderr
+    assert not list(records.rglob("state.json")) and not list(records.rglob("*.ckpt"))
+    assert (records / "round_robin.csv").read_text() == (root / "round_robin.csv").read_text()
+    played = len(list(records.rglob("round_robin.json")))
+    assert played and len((root / "round_robin.csv").read_text().splitlines()) == 1 + played
+    assert (records / "report.md").read_text() == report
     # a second call resumes: every run's budget is spent, nothing is played again; an
     # experiment may gain an arm (only its runs are played), not change one
     before = {p: p.stat().st_mtime_ns for p in (root / "runs").rglob("state.json")}

@@ -45,7 +45,7 @@ from engine.metrics import game_diversity, measure
 from engine.replay import ReplayBuffer
 from engine.rundir import (CANDIDATE, PENDING_CANDIDATE, RunError, RunLock, RunState,
                            _trim_events, _trim_metrics, check_run, code_version,
-                           kept_checkpoint, open_run, settle_candidate)
+                           drop_temporaries, kept_checkpoint, open_run, settle_candidate)
 from engine.strength import probe as strength_probe
 from engine.trainer import choose_training, make_average, make_optimizer, train
 
@@ -182,6 +182,7 @@ class Pipeline:
         learner = make_learner(game, cfg, run_dir)
         _trim_metrics(run_dir / "metrics.jsonl", state.generation)
         _trim_events(run_dir / "tb", state.generation)
+        drop_temporaries(run_dir)
         from torch.utils.tensorboard import SummaryWriter
         return _Loop(best_net, candidate, optimizer, average, learner,
                      ReplayBuffer(game, cfg.replay, run_dir / "replay", state.replay_shards,

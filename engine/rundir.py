@@ -306,6 +306,15 @@ def _temporary(name: str) -> bool:
     return name.startswith(".") and name.endswith(".tmp")
 
 
+def drop_temporaries(run_dir: Path) -> None:
+    """Remove the temporary files that kills inside atomic_write left in a run directory (the
+    files they were to replace are whole, old or new): a resumed run's directory holds what
+    an unkilled one holds. Only under the run's lock."""
+    for path in run_dir.rglob(".*.tmp"):
+        if path.is_file() and _temporary(path.name):
+            path.unlink(missing_ok=True)
+
+
 def open_run(run_dir: Path, config: Config) -> RunState:
     """check_run, then create the directory and write the resolved config into it."""
     state = check_run(run_dir, config)

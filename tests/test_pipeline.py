@@ -316,7 +316,15 @@ def test_state_counts_match_the_replay_shards(trained):
 def test_a_run_resumes_where_it_stopped(tmp_path):
     first = Pipeline(tiny_config("pipeline.generations=1"), tmp_path, quiet=True).run()
     assert first.generation == 1 and first.games == 16
+    # what kills inside atomic_write leave (a random kill trial met one) goes on the resume
+    left = [tmp_path / ".state.json.k2j4x9q1.tmp", tmp_path / "checkpoints" /
+            ".gen_0001.ckpt.ehttp7d4.tmp", tmp_path / "replay" / ".shard_000001.npz.a1b2c3d4.tmp"]
+    for path in left:
+        path.write_bytes(b"half")
+    kept = tmp_path / ".hidden.tmp.txt"
+    kept.write_bytes(b"not ours")
     second = Pipeline(tiny_config("pipeline.generations=2"), tmp_path, quiet=True).run()
+    assert not any(path.exists() for path in left) and kept.exists()
     assert second.generation == 2
     assert second.games > first.games and second.positions > first.positions
     assert [r["generation"] for r in read_metrics(tmp_path)] == [1, 2]

@@ -1,5 +1,5 @@
 """Where one self-play process's time goes, at the Connect Four default (one torch thread,
-fp32 channels-last, an untrained network): the network's forward passes timed inside self-play,
+fp32 or --bf16, channels-last, an untrained network): the network's forward passes timed inside self-play,
 the same batch sizes replayed bare in the same order, and bare batches of 128.
 
     python docs/measurements/selfplay_forward.py --games 256
@@ -33,10 +33,11 @@ class TimedEvaluator(NetworkEvaluator):
 
 
 def bare_seconds(net, game, settings, sizes) -> float:
-    """Seconds of bare forward passes at these batch sizes, in this order."""
+    """Seconds of bare forward passes at these batch sizes, in this order, as the evaluator
+    runs them (its folded network, under its precision's autocast)."""
     inputs = {b: settings.input(np.random.default_rng(b).integers(0, 2, (b, *game.planes))
                                 .astype(np.float32)) for b in set(sizes)}
-    with torch.inference_mode():
+    with torch.inference_mode(), settings.autocast():
         for x in inputs.values():
             net(x)
         start = time.perf_counter()
@@ -48,11 +49,13 @@ def bare_seconds(net, game, settings, sizes) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--games", type=int, default=256, help="self-play games to time")
+    parser.add_argument("--bf16", action="store_true",
+                        help="bf16 autocast (what a machine with AVX-512 BF16 or AMX picks)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     game, cfg = games.get("connect4"), load_config("connect4")
     net = build_network(game, cfg.network).eval()
-    settings = InferenceSettings(channels_last=True, bf16=False, threads=1)
+    settings = InferenceSettings(channels_last=True, bf16=args.bf16, threads=1)
     settings.prepare(net)
     evaluator = TimedEvaluator(net, game, settings)
     stream = SelfPlayStream(game, evaluator, cfg.search, cfg.selfplay,
@@ -65,8 +68,9 @@ def main() -> None:
     sizes = evaluator.sizes
     n, forward = sum(sizes), evaluator.forward_seconds
     evaluator_rest = evaluator.seconds - forward  # encoding, softmax, conversions
-    replay = bare_seconds(net, game, settings, sizes)
-    fixed = bare_seconds(net, game, settings, [128] * (n // 128))
+    folded = evaluator.inference_net()
+    replay = bare_seconds(folded, game, settings, sizes)
+    fixed = bare_seconds(folded, game, settings, [128] * (n // 128))
     print(f"self-play: {n:,} evaluations in {wall:.1f} s = {n / wall:,.0f}/s, "
           f"mean batch {np.mean(sizes):.1f} of {cfg.selfplay.games_in_parallel}")
     print(f"  forward inside self-play  {forward / n * 1e6:6.1f} us/position "
